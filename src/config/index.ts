@@ -1,0 +1,156 @@
+import * as yup from 'yup';
+
+/** Every setting the service reads, parsed and validated once at start. */
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  /** PostgreSQL for read models (and the event store unless EVENTSTORE_URL is set). Null: embedded. */
+  databaseUrl: string | null;
+  eventStoreUrl: string | null;
+  redisUrl: string;
+  /** Prefix of every Redis key and BullMQ queue, so several deployments (or test files) share one Redis. */
+  redisPrefix: string;
+  dataDir: string;
+  appBaseUrl: string;
+  productName: string;
+  smtpUrl: string | null;
+  mailFrom: string;
+  requireEmailVerification: boolean;
+  bcryptCost: number;
+  jwt: {
+    secret: string;
+    algorithm: 'HS256' | 'HS384' | 'HS512';
+    issuer: string;
+    audience: string;
+    accessTtlSeconds: number;
+  };
+  /** Key for the HMACs that derive one-time tokens (verification, reset) from event ids. */
+  tokenSecret: string;
+  session: {
+    maxPerUser: number;
+    absoluteTtlSeconds: number;
+    idleTtlSeconds: number;
+    refreshGraceSeconds: number;
+  };
+  verificationTtlSeconds: number;
+  resetTtlSeconds: number;
+  readYourWritesTimeoutMs: number;
+  logLevel: string;
+  trustProxy: boolean;
+  adminEmail: string | null;
+  adminPassword: string | null;
+}
+
+export type Env = Record<string, string | undefined>;
+
+const bool = (v: string | undefined, dflt: boolean): boolean =>
+  v === undefined || v === '' ? dflt : ['1', 'true', 'yes', 'on'].includes(v.toLowerCase());
+
+const schema = yup.object({
+  NODE_ENV: yup.string().oneOf(['development', 'production', 'test']).default('development'),
+  PORT: yup.number().integer().min(0).max(65535).default(3000),
+  HOST: yup.string().default('0.0.0.0'),
+  DATABASE_URL: yup.string().trim().optional(),
+  EVENTSTORE_URL: yup.string().trim().optional(),
+  REDIS_URL: yup.string().trim().default('redis://127.0.0.1:6379'),
+  REDIS_PREFIX: yup.string().matches(/^[A-Za-z0-9:_-]{1,64}$/).default('iam'),
+  DATA_DIR: yup.string().default('.data'),
+  APP_BASE_URL: yup.string().url().default('http://localhost:3000'),
+  PRODUCT_NAME: yup.string().default('Identity'),
+  SMTP_URL: yup.string().trim().optional(),
+  MAIL_FROM: yup.string().default('Identity <no-reply@localhost>'),
+  REQUIRE_EMAIL_VERIFICATION: yup.string().optional(),
+  BCRYPT_COST: yup.number().integer().min(4).max(15).default(12),
+  JWT_SECRET: yup.string().optional(),
+  JWT_ALGORITHM: yup.string().oneOf(['HS256', 'HS384', 'HS512']).default('HS256'),
+  JWT_ISSUER: yup.string().default('iam-es'),
+  JWT_AUDIENCE: yup.string().default('iam-es'),
+  ACCESS_TOKEN_TTL: yup.number().integer().min(30).max(86400).default(900),
+  TOKEN_SECRET: yup.string().optional(),
+  MAX_SESSIONS_PER_USER: yup.number().integer().min(1).max(1000).default(5),
+  SESSION_ABSOLUTE_TTL: yup.number().integer().min(60).default(30 * 24 * 3600),
+  SESSION_IDLE_TTL: yup.number().integer().min(60).default(7 * 24 * 3600),
+  REFRESH_GRACE_SECONDS: yup.number().integer().min(0).max(300).default(10),
+  VERIFICATION_TTL: yup.number().integer().min(60).default(24 * 3600),
+  RESET_TTL: yup.number().integer().min(60).default(30 * 60),
+  READ_YOUR_WRITES_TIMEOUT_MS: yup.number().integer().min(0).max(60000).default(5000),
+  LOG_LEVEL: yup.string().oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TRUST_PROXY: yup.string().optional(),
+  ADMIN_EMAIL: yup.string().email().optional(),
+  ADMIN_PASSWORD: yup.string().optional(),
+});
+
+export class ConfigError extends Error {}
+
+const MIN_SECRET_BYTES = 32;
+
+/** A secret is strong when it carries at least 256 bits: 32+ bytes of key material. */
+export const isStrongSecret = (s: string | undefined): s is string =>
+  typeof s === 'string' && Buffer.byteLength(s) >= MIN_SECRET_BYTES && new Set(s).size >= 16;
+
+/**
+ * Parses the environment. `secrets` supplies generated development secrets for whichever of
+ * JWT_SECRET / TOKEN_SECRET is unset; production never falls back to them.
+ */
+export function loadConfig(env: Env = process.env, secrets?: { jwtSecret: string; tokenSecret: string }): Config {
+  let v: yup.InferType<typeof schema>;
+  try {
+    v = schema.validateSync(env, { abortEarly: false, stripUnknown: true });
+  } catch (e) {
+    const err = e as yup.ValidationError;
+    throw new ConfigError(`Invalid configuration:\n  ${err.errors.join('\n  ')}`);
+  }
+  const env_ = v.NODE_ENV as Config['env'];
+  const pick = (name: 'JWT_SECRET' | 'TOKEN_SECRET', generated: string | undefined): string => {
+    const given = v[name];
+    if (given !== undefined && given !== '') {
+      if (!isStrongSecret(given)) {
+        throw new ConfigError(`${name} is too weak: use at least 32 random bytes (e.g. \`openssl rand -base64 48\`).`);
+      }
+      return given;
+    }
+    if (env_ === 'production') {
+      throw new ConfigError(`${name} is required in production: set it to at least 32 random bytes (e.g. \`openssl rand -base64 48\`).`);
+    }
+    if (!generated) throw new ConfigError(`${name} is not set and no development secret was generated.`);
+    return generated;
+  };
+  return {
+    env: env_,
+    port: v.PORT,
+    host: v.HOST,
+    databaseUrl: v.DATABASE_URL || null,
+    eventStoreUrl: v.EVENTSTORE_URL || null,
+    redisUrl: v.REDIS_URL,
+    redisPrefix: v.REDIS_PREFIX,
+    dataDir: v.DATA_DIR,
+    appBaseUrl: v.APP_BASE_URL.replace(/\/+$/, ''),
+    productName: v.PRODUCT_NAME,
+    smtpUrl: v.SMTP_URL || null,
+    mailFrom: v.MAIL_FROM,
+    requireEmailVerification: bool(v.REQUIRE_EMAIL_VERIFICATION, true),
+    bcryptCost: v.BCRYPT_COST,
+    jwt: {
+      secret: pick('JWT_SECRET', secrets?.jwtSecret),
+      algorithm: v.JWT_ALGORITHM as Config['jwt']['algorithm'],
+      issuer: v.JWT_ISSUER,
+      audience: v.JWT_AUDIENCE,
+      accessTtlSeconds: v.ACCESS_TOKEN_TTL,
+    },
+    tokenSecret: pick('TOKEN_SECRET', secrets?.tokenSecret),
+    session: {
+      maxPerUser: v.MAX_SESSIONS_PER_USER,
+      absoluteTtlSeconds: v.SESSION_ABSOLUTE_TTL,
+      idleTtlSeconds: v.SESSION_IDLE_TTL,
+      refreshGraceSeconds: v.REFRESH_GRACE_SECONDS,
+    },
+    verificationTtlSeconds: v.VERIFICATION_TTL,
+    resetTtlSeconds: v.RESET_TTL,
+    readYourWritesTimeoutMs: v.READ_YOUR_WRITES_TIMEOUT_MS,
+    logLevel: v.LOG_LEVEL,
+    trustProxy: bool(v.TRUST_PROXY, false),
+    adminEmail: v.ADMIN_EMAIL || null,
+    adminPassword: v.ADMIN_PASSWORD || null,
+  };
+}

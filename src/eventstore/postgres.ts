@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import { Client, Pool, PoolConfig } from 'pg';
+import { eventStoreSchemaSql } from './postgres-schema';
+import {
+  AppendResult,
+  EventMetadata,
+  EventStore,
+  Expected,
+  JsonObject,
+  NewEvent,
+  Position,
+  RecordedEvent,
+  WrongExpectedVersionError,
+} from './types';
+
+interface EventRow {
+  global_position: string;
+  transaction_id: string;
+  stream_id: string;
+  stream_revision: string;
+  event_id: string;
+  event_type: string;
+  data: JsonObject;
+  metadata: EventMetadata;
+  created_at: Date;
+}
+
+const COLUMNS =
+  'global_position, transaction_id, stream_id, stream_revision, event_id, event_type, data, metadata, created_at';
+
+const toRecorded = (r: EventRow): RecordedEvent => ({
+  id: r.event_id,
+  type: r.event_type,
+  streamId: r.stream_id,
+  revision: BigInt(r.stream_revision),
+  position: { commit: BigInt(r.transaction_id), prepare: BigInt(r.global_position) },
+  data: r.data,
+  metadata: r.metadata,
+  createdAt: r.created_at,
+});
+
+const modeOf = (expected: Expected): [string, string | null] =>
+  typeof expected === 'bigint' ? ['revision', expected.toString()] : [expected, null];
+
+export class PostgresEventStore implements EventStore {
+  private listener: Client | null = null;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly ownsPool = false,
+  ) {}
+
+  static fromConfig(config: PoolConfig): PostgresEventStore {
+    return new PostgresEventStore(new Pool(config), true);
+  }
+
+  async migrate(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      // Serialise concurrent start-ups: CREATE OR REPLACE FUNCTION races with itself.
+      await client.query('SELECT pg_advisory_lock(7245001)');
+      await client.query(eventStoreSchemaSql);
+    } finally {
+      await client.query('SELECT pg_advisory_unlock(7245001)').catch(() => undefined);
+      client.release();
+    }
+  }
+
+  async append(stream: string, events: NewEvent[], expected: Expected): Promise<AppendResult> {
+    if (events.length === 0) throw new Error('append needs at least one event');
+    const [mode, rev] = modeOf(expected);
+    const { rows } = await this.pool.query<{ ok: boolean; actual: string; tx: string | null; last_position: string | null }>(
+      'SELECT * FROM es_append($1, $2, $3, $4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[])',
+      [
+        stream,
+        mode,
+        rev,
+        events.map((e) => e.id ?? randomUUID()),
+        events.map((e) => e.type),
+        events.map((e) => JSON.stringify(e.data)),
+        events.map((e) => JSON.stringify(e.metadata ?? {})),
+      ],
+    );
+    const r = rows[0];
+    if (!r.ok) throw new WrongExpectedVersionError(stream, expected, BigInt(r.actual));
+    return {
+      nextRevision: BigInt(r.actual),
+      position: { commit: BigInt(r.tx as string), prepare: BigInt(r.last_position as string) },
+    };
+  }
+
+  async *read(stream: string): AsyncIterable<RecordedEvent> {
+    const pageSize = 1000;
+    let from = 0n;
+    for (;;) {
+      const { rows } = await this.pool.query<EventRow>(
+        `SELECT ${COLUMNS} FROM es_events WHERE stream_id = $1 AND stream_revision >= $2
+         ORDER BY stream_revision LIMIT $3`,
+        [stream, from.toString(), pageSize],
+      );
+      for (const row of rows) yield toRecorded(row);
+      if (rows.length < pageSize) return;
+      from = BigInt(rows[rows.length - 1].stream_revision) + 1n;
+    }
+  }
+
+  async readAll(after: Position | null, batchSize: number): Promise<RecordedEvent[]> {
+    const { rows } = await this.pool.query<EventRow>(
+      `SELECT ${COLUMNS} FROM es_events
+       WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
+         AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+       ORDER BY transaction_id, global_position
+       LIMIT $3`,
+      [(after?.commit ?? 0n).toString(), (after?.prepare ?? 0n).toString(), batchSize],
+    );
+    return rows.map(toRecorded);
+  }
+
+  async headPosition(): Promise<Position | null> {
+    const { rows } = await this.pool.query<{ transaction_id: string; global_position: string }>(
+      `SELECT transaction_id, global_position FROM es_events
+       WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+       ORDER BY transaction_id DESC, global_position DESC LIMIT 1`,
+    );
+    return rows[0] ? { commit: BigInt(rows[0].transaction_id), prepare: BigInt(rows[0].global_position) } : null;
+  }
+
+  /** LISTEN on a dedicated connection; a hint that lets tailing readers wake without polling. */
+  onAppend(listener: () => void): () => void {
+    this.listeners.add(listener);
+    if (!this.listener) void this.startListening();
+    return () => this.listeners.delete(listener);
+  }
+
+  private async startListening(): Promise<void> {
+    const opts = (this.pool as unknown as { options: PoolConfig }).options;
+    const client = new Client(opts);
+    this.listener = client;
+    client.on('notification', () => this.listeners.forEach((l) => l()));
+    client.on('error', () => {
+      // The pollers behind onAppend still run; reconnect on the next subscription.
+      this.listener = null;
+    });
+    try {
+      await client.connect();
+      await client.query('LISTEN es_appended');
+    } catch {
+      this.listener = null;
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    const l = this.listener;
+    this.listener = null;
+    this.listeners.clear();
+    if (l) await l.end().catch(() => undefined);
+    if (this.ownsPool) await this.pool.end();
+  }
+}
