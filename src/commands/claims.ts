@@ -1,0 +1,95 @@
+import { ClaimEvent, ClaimKind, claimStream } from '../events/claim';
+import { EventMetadata, EventStore, Expected, Position, WrongExpectedVersionError } from '../eventstore/types';
+import { asDomainEvent } from './handle';
+import { userStream } from '../events/user';
+
+/** A claim left by a registration that crashed before its user stream was written. */
+const STALE_CLAIM_MS = 60_000;
+
+interface ClaimState {
+  owner: string | null;
+  claimedAt: string | null;
+  revision: bigint;
+}
+
+async function readClaim(store: EventStore, stream: string): Promise<ClaimState> {
+  const s: ClaimState = { owner: null, claimedAt: null, revision: -1n };
+  for await (const r of store.read(stream)) {
+    const e = asDomainEvent<ClaimEvent>(r);
+    s.owner = e.type === 'ValueClaimed' ? e.data.userId : null;
+    s.claimedAt = e.type === 'ValueClaimed' ? e.data.at : null;
+    s.revision = r.revision;
+  }
+  return s;
+}
+
+async function streamExists(store: EventStore, stream: string): Promise<boolean> {
+  for await (const _ of store.read(stream)) return true;
+  return false;
+}
+
+/** Who holds a value (email, username), from the claim stream alone. */
+export async function ownerOf(store: EventStore, kind: ClaimKind, normalised: string): Promise<string | null> {
+  return (await readClaim(store, claimStream(kind, normalised))).owner;
+}
+
+export type ClaimResult = { ok: true; position: Position | null } | { ok: false; ownerId: string };
+
+/**
+ * Claims a unique value for a user by appending to the value's own stream at the revision it
+ * was read at: of two racing claims exactly one appends; the other re-reads and sees the owner.
+ */
+export async function claimValue(
+  store: EventStore,
+  kind: ClaimKind,
+  normalised: string,
+  userId: string,
+  metadata: EventMetadata,
+  now: Date = new Date(),
+): Promise<ClaimResult> {
+  const stream = claimStream(kind, normalised);
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const s = await readClaim(store, stream);
+    if (s.owner === userId) return { ok: true, position: null };
+    const events: ClaimEvent[] = [];
+    if (s.owner !== null) {
+      const stale =
+        s.claimedAt !== null &&
+        now.getTime() - Date.parse(s.claimedAt) > STALE_CLAIM_MS &&
+        !(await streamExists(store, userStream(s.owner)));
+      if (!stale) return { ok: false, ownerId: s.owner };
+      events.push({ type: 'ValueReleased', data: { kind, userId: s.owner, at: now.toISOString() } });
+    }
+    events.push({ type: 'ValueClaimed', data: { kind, userId, at: now.toISOString() } });
+    const expected: Expected = s.revision === -1n ? 'no_stream' : s.revision;
+    try {
+      const r = await store.append(stream, events.map((e) => ({ ...e, metadata })), expected);
+      return { ok: true, position: r.position };
+    } catch (err) {
+      if (!(err instanceof WrongExpectedVersionError)) throw err;
+    }
+  }
+  throw new Error(`Could not claim ${kind}: too much contention`);
+}
+
+/** Gives a value back, if this user holds it. */
+export async function releaseValue(
+  store: EventStore,
+  kind: ClaimKind,
+  normalised: string,
+  userId: string,
+  metadata: EventMetadata,
+  now: Date = new Date(),
+): Promise<void> {
+  const stream = claimStream(kind, normalised);
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const s = await readClaim(store, stream);
+    if (s.owner !== userId) return;
+    try {
+      await store.append(stream, [{ type: 'ValueReleased', data: { kind, userId, at: now.toISOString() }, metadata }], s.revision);
+      return;
+    } catch (err) {
+      if (!(err instanceof WrongExpectedVersionError)) throw err;
+    }
+  }
+}

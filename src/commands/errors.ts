@@ -1,0 +1,38 @@
+/**
+ * Domain errors are values with a stable code; the HTTP layer maps each code to one status
+ * (src/http/problem.ts). Deciders throw them; nothing else in the domain knows about HTTP.
+ */
+export type DomainErrorCode =
+  | 'VALIDATION_FAILED'
+  | 'INVALID_CREDENTIALS'
+  | 'WRONG_PASSWORD'
+  | 'EMAIL_NOT_VERIFIED'
+  | 'INVALID_TOKEN'
+  | 'CONFLICT'
+  | 'NOT_FOUND'
+  | 'FORBIDDEN'
+  | 'UNAUTHENTICATED'
+  | 'SESSION_REVOKED'
+  | 'REFRESH_TOKEN_ROTATED'
+  | 'ACCOUNT_DEACTIVATED'
+  | 'RATE_LIMITED'
+  | 'UNAVAILABLE';
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: DomainErrorCode,
+    message: string,
+    readonly errors?: FieldError[],
+  ) {
+    super(message);
+  }
+}
+
+export const fail = (code: DomainErrorCode, message: string, errors?: FieldError[]): never => {
+  throw new DomainError(code, message, errors);
+};

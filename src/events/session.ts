@@ -1,0 +1,23 @@
+import { SessionEndReason, SessionId, UserId } from './user';
+
+/** Events of the `session-<id>` streams: one per device login. */
+export const sessionStream = (id: string): string => `session-${id}`;
+
+export type SessionEvent =
+  | {
+      type: 'SessionStarted';
+      data: {
+        sessionId: SessionId;
+        userId: UserId;
+        deviceId: string;
+        refreshTokenHash: string;
+        ip: string | null;
+        userAgent: string | null;
+        startedAt: string;
+        absoluteExpiresAt: string;
+      };
+    }
+  | { type: 'SessionRefreshed'; data: { previousTokenHash: string; refreshTokenHash: string; at: string } }
+  | { type: 'SessionRevoked'; data: { reason: SessionEndReason; at: string } };
+
+export type SessionEventType = SessionEvent['type'];

@@ -1,0 +1,53 @@
+import { Knex } from 'knex';
+import * as yup from 'yup';
+import { listParams } from './schemas';
+import { validate } from './validate';
+
+export interface ListQuery<F> {
+  page: number;
+  limit: number;
+  order: { column: string; direction: 'asc' | 'desc' }[];
+  filters: F;
+}
+
+/**
+ * Parses `page`, `limit`, `sort` (only documented fields; `-field` descends) and the resource's
+ * filters. `sortColumns` maps each documented field to its column; `tiebreak` keeps pages stable.
+ */
+export function parseList<F extends yup.AnyObject>(
+  query: unknown,
+  sortColumns: Record<string, string>,
+  defaultSort: string,
+  filters: yup.ObjectSchema<F>,
+  tiebreak = 'id',
+): ListQuery<F> {
+  const schema = listParams(Object.keys(sortColumns)).concat(filters as unknown as yup.AnyObjectSchema);
+  const v = validate(schema, query) as { page: number; limit: number; sort?: string } & F;
+  const sort = v.sort ?? defaultSort;
+  const desc = sort.startsWith('-');
+  const column = sortColumns[desc ? sort.slice(1) : sort];
+  const direction = desc ? 'desc' : 'asc';
+  const { page, limit, sort: _s, ...rest } = v;
+  return { page, limit, order: [{ column, direction }, { column: tiebreak, direction }], filters: rest as unknown as F };
+}
+
+export interface Page<T> {
+  data: T[];
+  meta: { page: number; limit: number; total: number; totalPages: number };
+}
+
+/** Runs a filtered query for one page and its total. */
+export async function paginate<Row extends object, T>(
+  base: Knex.QueryBuilder,
+  q: ListQuery<unknown>,
+  present: (row: Row) => T,
+): Promise<Page<T>> {
+  const [{ count }] = await base.clone().clearSelect().clearOrder().count<{ count: string }[]>({ count: '*' });
+  const rows = (await base
+    .clone()
+    .orderBy(q.order.map((o) => ({ column: o.column, order: o.direction })))
+    .limit(q.limit)
+    .offset((q.page - 1) * q.limit)) as Row[];
+  const total = Number(count);
+  return { data: rows.map(present), meta: { page: q.page, limit: q.limit, total, totalPages: Math.ceil(total / q.limit) } };
+}

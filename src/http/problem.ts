@@ -1,0 +1,109 @@
+import { Context, Next } from 'koa';
+import { ValidationError } from 'yup';
+import { DomainError, DomainErrorCode, FieldError } from '../commands/errors';
+
+/** The one place where a domain error code becomes an HTTP status (RFC 9457 problem details). */
+const STATUS: Record<DomainErrorCode, number> = {
+  VALIDATION_FAILED: 422,
+  INVALID_CREDENTIALS: 401,
+  WRONG_PASSWORD: 400,
+  EMAIL_NOT_VERIFIED: 403,
+  INVALID_TOKEN: 400,
+  CONFLICT: 409,
+  NOT_FOUND: 404,
+  FORBIDDEN: 403,
+  UNAUTHENTICATED: 401,
+  SESSION_REVOKED: 401,
+  REFRESH_TOKEN_ROTATED: 401,
+  ACCOUNT_DEACTIVATED: 403,
+  RATE_LIMITED: 429,
+  UNAVAILABLE: 503,
+};
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** Codes for statuses that arise outside the domain (parsing, routing). */
+const CODE_OF_STATUS: Record<number, string> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'RATE_LIMITED',
+  500: 'INTERNAL',
+  503: 'UNAVAILABLE',
+};
+
+export function sendProblem(ctx: Context, status: number, code: string, detail: string, errors?: FieldError[]): void {
+  ctx.status = status;
+  ctx.type = 'application/problem+json';
+  ctx.body = {
+    type: `https://iam-es.dev/problems/${code.toLowerCase().replace(/_/g, '-')}`,
+    title: TITLES[status] ?? 'Error',
+    status,
+    detail,
+    code,
+    ...(errors && errors.length ? { errors } : {}),
+  };
+}
+
+/** One entry per failing field (its first failed rule), in the order the fields failed. */
+export const fieldErrorsOf = (e: ValidationError): FieldError[] => {
+  const byPath = new Map<string, string>();
+  for (const x of e.inner.length ? e.inner : [e]) if (!byPath.has(x.path ?? '')) byPath.set(x.path ?? '', x.message);
+  return [...byPath].map(([path, message]) => ({ path, message }));
+};
+
+interface HttpishError {
+  status?: number;
+  statusCode?: number;
+  expose?: boolean;
+  type?: string;
+  message?: string;
+}
+
+/** Turns every error into problem+json; never leaks a stack trace. */
+export async function problemMiddleware(ctx: Context, next: Next): Promise<void> {
+  try {
+    await next();
+    if (ctx.status === 404 && ctx.body === undefined) sendProblem(ctx, 404, 'NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`);
+  } catch (err) {
+    if (err instanceof DomainError) {
+      const status = STATUS[err.code];
+      sendProblem(ctx, status, err.code, err.message, err.errors);
+      if (err.code === 'RATE_LIMITED' && typeof ctx.state.retryAfter === 'number') ctx.set('Retry-After', String(ctx.state.retryAfter));
+      return;
+    }
+    if (err instanceof ValidationError) {
+      sendProblem(ctx, 422, 'VALIDATION_FAILED', 'The request has invalid fields', fieldErrorsOf(err));
+      return;
+    }
+    const e = err as HttpishError;
+    const status = e.status ?? e.statusCode ?? 500;
+    if (status === 400 && e.type === 'entity.parse.failed') {
+      sendProblem(ctx, 400, 'MALFORMED_JSON', 'The body is not valid JSON');
+    } else if (status === 413 || e.type === 'entity.too.large') {
+      sendProblem(ctx, 413, 'PAYLOAD_TOO_LARGE', 'The body is too large');
+    } else if (status >= 400 && status < 500) {
+      sendProblem(ctx, status, CODE_OF_STATUS[status] ?? 'BAD_REQUEST', e.expose && e.message ? e.message : TITLES[status] ?? 'Bad request');
+    } else {
+      ctx.state.log?.error({ err }, 'unhandled error');
+      sendProblem(ctx, 500, 'INTERNAL', 'Something went wrong on our side');
+    }
+  }
+}

@@ -1,0 +1,117 @@
+import Router from '@koa/router';
+import * as yup from 'yup';
+import { DomainError } from '../../commands/errors';
+import { changePassword, deactivateSelf, updateProfile } from '../../commands/user/account';
+import { UserId } from '../../events/user';
+import { HistoryRow } from '../../projections/profile-history';
+import { findUserById, presentUser } from '../../projections/users';
+import { authenticate, requireAuth } from '../auth';
+import { paginate, parseList } from '../list';
+import { changePasswordSchema, deactivateSchema, profileUpdateSchema } from '../schemas';
+import { AppState, caughtUp, Ctx, HttpServices } from '../types';
+import { bodyOf, validate } from '../validate';
+import { setAuthCookies } from './auth';
+
+/** Fields a user may not set on themselves; sending one is a 422, not a silent no-op. */
+const PROTECTED = ['role', 'emailVerified', 'isDeleted', 'id', 'password', 'createdAt', 'updatedAt', 'createdBy', 'updatedBy', 'lastLoginAt'];
+
+type HistoryWithActor = HistoryRow & { actor_email: string | null };
+
+export const presentHistory = (h: HistoryWithActor) => ({
+  eventId: h.event_id,
+  type: h.type,
+  field: h.field,
+  oldValue: h.field === 'password' ? undefined : h.old_value,
+  newValue: h.field === 'password' ? undefined : h.new_value,
+  actor: { id: h.actor_id, email: h.actor_email },
+  at: h.at,
+});
+
+/** The audit trail of one user, newest first by default. */
+export const historyPage = (svc: HttpServices, userId: string, query: unknown) => {
+  const q = parseList(query, { at: 'h.at', field: 'h.field' }, '-at', yup.object({ field: yup.string().max(64).optional() }), 'h.event_id');
+  const base = svc.knex('profile_history as h')
+    .leftJoin('users as a', 'a.id', 'h.actor_id')
+    .where('h.user_id', userId)
+    .select('h.*', 'a.email as actor_email');
+  if (q.filters.field) base.andWhere('h.field', q.filters.field);
+  return paginate<HistoryWithActor, ReturnType<typeof presentHistory>>(base, q, presentHistory);
+};
+
+export function profileRouter(svc: HttpServices): Router<AppState> {
+  const r = new Router<AppState>({ prefix: '/api/profile' });
+  r.use(authenticate(svc));
+
+  const current = async (ctx: Ctx) => {
+    const user = await findUserById(svc.knex, requireAuth(ctx).sub);
+    if (!user || user.is_deleted) throw new DomainError('UNAUTHENTICATED', 'Authentication required');
+    return user;
+  };
+
+  r.get('/', async (ctx) => {
+    ctx.body = presentUser(await current(ctx));
+  });
+
+  const update = async (ctx: Ctx) => {
+    const raw = bodyOf(ctx);
+    const forbidden = raw && typeof raw === 'object' ? PROTECTED.filter((k) => Object.prototype.hasOwnProperty.call(raw, k)) : [];
+    if (forbidden.length) {
+      throw new DomainError(
+        'VALIDATION_FAILED',
+        'Some fields cannot be changed here',
+        forbidden.map((path) => ({ path, message: `${path} is not writable through the profile` })),
+      );
+    }
+    const b = validate(profileUpdateSchema, raw);
+    if (b.email !== undefined && !b.currentPassword) {
+      throw new DomainError('VALIDATION_FAILED', 'currentPassword is required to change the email', [{ path: 'currentPassword', message: 'currentPassword is required when email changes' }]);
+    }
+    const a = requireAuth(ctx);
+    const position = await updateProfile(
+      svc.cmd,
+      a.sub as UserId,
+      {
+        name: b.name,
+        firstName: b.firstName,
+        lastName: b.lastName,
+        username: b.username,
+        profile: b.profile,
+        email: b.email,
+        currentPassword: b.currentPassword,
+      },
+      ctx.state.meta,
+    );
+    await caughtUp(svc, position);
+    const user = await current(ctx);
+    ctx.body = {
+      message: user.pending_email ? 'Profile updated. Confirm the new email from the link sent to it.' : 'Profile updated',
+      user: presentUser(user),
+    };
+  };
+  r.put('/', update);
+  r.patch('/', update);
+
+  r.put('/password', async (ctx) => {
+    const b = validate(changePasswordSchema, bodyOf(ctx));
+    const a = requireAuth(ctx);
+    const s = await changePassword(svc.cmd, { userId: a.sub as UserId, sessionId: a.sid, currentPassword: b.currentPassword, newPassword: b.newPassword }, ctx.state.meta);
+    await caughtUp(svc, s.position);
+    setAuthCookies(svc, ctx, s);
+    ctx.body = { message: 'Password updated. Other sessions were signed out.', ...s.tokens };
+  });
+
+  r.delete('/', async (ctx) => {
+    const b = validate(deactivateSchema, bodyOf(ctx));
+    const a = requireAuth(ctx);
+    await caughtUp(svc, await deactivateSelf(svc.cmd, a.sub as UserId, b.currentPassword, ctx.state.meta));
+    ctx.cookies.set('access_token', null, { path: '/' });
+    ctx.cookies.set('refresh_token', null, { path: '/api/auth' });
+    ctx.body = { message: 'Account deactivated' };
+  });
+
+  r.get('/history', async (ctx) => {
+    ctx.body = await historyPage(svc, requireAuth(ctx).sub, ctx.query);
+  });
+
+  return r;
+}

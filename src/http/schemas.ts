@@ -1,0 +1,97 @@
+import * as yup from 'yup';
+
+/** Request schemas shared by routes (and, later, the OpenAPI document). */
+const MAX_EMAIL = 254;
+
+export const email = () =>
+  yup
+    .string()
+    .trim()
+    .max(MAX_EMAIL)
+    .matches(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, { message: '${path} must be a valid email' });
+
+export const password = () => yup.string().min(8, '${path} must be at least 8 characters').max(128, '${path} must be at most 128 characters');
+
+export const username = () =>
+  yup
+    .string()
+    .trim()
+    .min(3)
+    .max(32)
+    .matches(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: '${path} may contain letters, digits, dot, dash and underscore' });
+
+export const personName = () => yup.string().trim().max(100);
+
+const MAX_PROFILE_BYTES = 8 * 1024;
+
+export const profileObject = () =>
+  yup
+    .mixed<Record<string, unknown>>()
+    .test('is-object', '${path} must be a JSON object', (v) => v === undefined || v === null || (typeof v === 'object' && !Array.isArray(v)))
+    .test('size', `\${path} must be at most ${MAX_PROFILE_BYTES} bytes of JSON`, (v) => v === undefined || v === null || Buffer.byteLength(JSON.stringify(v)) <= MAX_PROFILE_BYTES);
+
+export const registerSchema = yup.object({
+  email: email().required(),
+  password: password().required(),
+  name: personName().optional(),
+  firstName: personName().optional(),
+  lastName: personName().optional(),
+  username: username().optional(),
+  profile: profileObject().optional(),
+  deviceId: yup.string().trim().max(128).optional(),
+});
+
+export const tokenEmailSchema = yup.object({
+  token: yup.string().trim().max(512).required(),
+  email: email().required(),
+});
+
+export const emailOnlySchema = yup.object({ email: email().required() });
+
+export const loginSchema = yup
+  .object({
+    email: yup.string().trim().max(MAX_EMAIL).optional(),
+    username: yup.string().trim().max(64).optional(),
+    login: yup.string().trim().max(MAX_EMAIL).optional(),
+    password: yup.string().max(1024).required(),
+    deviceId: yup.string().trim().max(128).optional(),
+  })
+  .test('identifier', 'one of email, username or login is required', function (v) {
+    return v.email || v.username || v.login ? true : this.createError({ path: 'email', message: 'one of email, username or login is required' });
+  });
+
+export const refreshSchema = yup.object({ refreshToken: yup.string().trim().max(512).optional() });
+
+export const resetPasswordSchema = yup.object({
+  token: yup.string().trim().max(512).required(),
+  email: email().required(),
+  password: password().required(),
+});
+
+export const changePasswordSchema = yup.object({
+  currentPassword: yup.string().max(1024).required(),
+  newPassword: password().required(),
+});
+
+export const profileUpdateSchema = yup.object({
+  name: personName().nullable().optional(),
+  firstName: personName().nullable().optional(),
+  lastName: personName().nullable().optional(),
+  username: username().nullable().optional(),
+  profile: profileObject().nullable().optional(),
+  email: email().optional(),
+  currentPassword: yup.string().max(1024).optional(),
+});
+
+export const deactivateSchema = yup.object({ currentPassword: yup.string().max(1024).required() });
+
+export const listParams = (sortable: readonly string[]) =>
+  yup.object({
+    page: yup.number().integer().min(1).max(100000).default(1),
+    limit: yup.number().integer().min(1).max(100).default(20),
+    sort: yup
+      .string()
+      .max(64)
+      .oneOf([...sortable, ...sortable.map((s) => `-${s}`)], `\${path} must be one of: ${sortable.join(', ')} (prefix - for descending)`)
+      .optional(),
+  });

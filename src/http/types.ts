@@ -1,0 +1,40 @@
+import type { Redis } from 'ioredis';
+import { Knex } from 'knex';
+import { ParameterizedContext } from 'koa';
+import { Logger } from 'pino';
+import { Config } from '../config';
+import { CommandContext, RequestMeta } from '../commands/context';
+import { AccessClaims } from '../infra/jwt';
+import { CheckpointWaiter } from '../projections/waiter';
+import { Position } from '../eventstore/types';
+
+export interface ReadinessCheck {
+  name: string;
+  ok: boolean;
+  detail?: string;
+}
+
+/** Everything a route may use; built once by src/system.ts. */
+export interface HttpServices {
+  config: Config;
+  cmd: CommandContext;
+  knex: Knex;
+  redis: Redis;
+  waiter: CheckpointWaiter;
+  log: Logger;
+  readiness(): Promise<ReadinessCheck[]>;
+}
+
+export interface AppState {
+  requestId: string;
+  log: Logger;
+  meta: RequestMeta;
+  auth?: AccessClaims;
+  retryAfter?: number;
+}
+
+export type Ctx = ParameterizedContext<AppState>;
+
+/** Read your writes: hold the answer until the projections serving follow-up reads caught up. */
+export const caughtUp = (svc: HttpServices, position: Position | null): Promise<boolean> =>
+  svc.waiter.whenProcessed(position, svc.config.readYourWritesTimeoutMs);

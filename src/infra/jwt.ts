@@ -1,0 +1,56 @@
+import { randomUUID } from 'node:crypto';
+import jwt, { JwtPayload } from 'jsonwebtoken';
+import { Config } from '../config';
+import { Role } from '../events/user';
+
+export interface AccessClaims {
+  sub: string;
+  sid: string;
+  role: Role;
+  /** The session's version (refresh count) when issued; see RevocationList. */
+  sv: number;
+  iat: number;
+  exp: number;
+  jti: string;
+}
+
+const TYP = 'at+jwt';
+
+/** RFC 9068-style access tokens: one algorithm, explicit typ, issuer, audience and expiry checked. */
+export class AccessTokens {
+  constructor(private readonly c: Config['jwt']) {}
+
+  get ttlSeconds(): number {
+    return this.c.accessTtlSeconds;
+  }
+
+  sign(claims: { sub: string; sid: string; role: Role; sv: number }): string {
+    return jwt.sign({ sid: claims.sid, role: claims.role, sv: claims.sv }, this.c.secret, {
+      algorithm: this.c.algorithm,
+      expiresIn: this.c.accessTtlSeconds,
+      issuer: this.c.issuer,
+      audience: this.c.audience,
+      subject: claims.sub,
+      jwtid: randomUUID(),
+      header: { alg: this.c.algorithm, typ: TYP },
+    });
+  }
+
+  /** The claims, or null for anything not a valid, current access token of ours. */
+  verify(token: string): AccessClaims | null {
+    try {
+      const decoded = jwt.verify(token, this.c.secret, {
+        algorithms: [this.c.algorithm],
+        issuer: this.c.issuer,
+        audience: this.c.audience,
+        complete: true,
+      });
+      if (decoded.header.typ !== TYP) return null;
+      const p = decoded.payload as JwtPayload;
+      if (typeof p.sub !== 'string' || typeof p.sid !== 'string' || typeof p.sv !== 'number' || typeof p.role !== 'string') return null;
+      return p as unknown as AccessClaims;
+    } catch {
+      return null;
+    }
+  }
+}

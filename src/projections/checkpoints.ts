@@ -1,0 +1,40 @@
+import { Knex } from 'knex';
+import { Position } from '../eventstore/types';
+
+export const CHECKPOINTS = 'projection_checkpoints';
+
+export interface CheckpointRow {
+  name: string;
+  version: number;
+  commit_pos: string | null;
+  prepare_pos: string | null;
+  updated_at: Date;
+}
+
+export const positionOf = (row: Pick<CheckpointRow, 'commit_pos' | 'prepare_pos'> | undefined): Position | null =>
+  row && row.commit_pos !== null && row.prepare_pos !== null
+    ? { commit: BigInt(row.commit_pos), prepare: BigInt(row.prepare_pos) }
+    : null;
+
+export const samePosition = (a: Position | null, b: Position | null): boolean =>
+  a === b || (a !== null && b !== null && a.commit === b.commit && a.prepare === b.prepare);
+
+export async function ensureCheckpointTable(db: Knex): Promise<void> {
+  await db.raw(`
+    CREATE TABLE IF NOT EXISTS public.${CHECKPOINTS} (
+      name text PRIMARY KEY,
+      version integer NOT NULL DEFAULT 1,
+      commit_pos bigint,
+      prepare_pos bigint,
+      updated_at timestamptz NOT NULL DEFAULT now()
+    )`);
+}
+
+export async function readCheckpoints(db: Knex): Promise<CheckpointRow[]> {
+  return db(CHECKPOINTS).select('*');
+}
+
+export const positionColumns = (p: Position | null): { commit_pos: string | null; prepare_pos: string | null } => ({
+  commit_pos: p ? p.commit.toString() : null,
+  prepare_pos: p ? p.prepare.toString() : null,
+});

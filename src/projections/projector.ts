@@ -1,0 +1,90 @@
+import { Knex } from 'knex';
+import { Logger } from 'pino';
+import { EventStore, Position } from '../eventstore/types';
+import { CHECKPOINTS, ensureCheckpointTable } from './checkpoints';
+import { Projection, Reactor } from './projection';
+import { replayProjection } from './replay';
+import { ProjectionRunner } from './runner';
+
+export interface ProjectorDeps {
+  knex: Knex;
+  store: EventStore;
+  connectionString: string;
+  log: Logger;
+  batchSize?: number;
+  onCheckpoint?: (name: string, position: Position) => void;
+}
+
+/**
+ * Creates read tables that do not exist yet (idempotent, serialised across processes). The API
+ * runs this too, so it can answer before the projector has ever run.
+ */
+export async function prepareReadModels(knex: Knex, projections: readonly Projection[]): Promise<void> {
+  await knex.transaction(async (trx) => {
+    await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', ['prepare-read-models']);
+    await ensureCheckpointTable(trx as unknown as Knex);
+    for (const p of projections) {
+      const row = await trx(CHECKPOINTS).where({ name: p.name }).first();
+      await p.setup(trx);
+      if (!row) await trx(CHECKPOINTS).insert({ name: p.name, version: p.version }).onConflict('name').ignore();
+    }
+  });
+}
+
+/** Runs every projection and reactor, one active runner each across all processes. */
+export class Projector {
+  private readonly runners: ProjectionRunner[] = [];
+
+  constructor(
+    private readonly deps: ProjectorDeps,
+    private readonly projections: readonly Projection[],
+    private readonly reactors: readonly Reactor[],
+  ) {}
+
+  /** Makes sure tables exist and rebuilds any projection whose code version moved on. */
+  async prepare(): Promise<void> {
+    const { knex, log } = this.deps;
+    await prepareReadModels(knex, this.projections);
+    for (const p of this.projections) {
+      const row = await knex(CHECKPOINTS).where({ name: p.name }).first();
+      if (row && row.version !== p.version) {
+        log.info({ projection: p.name, from: row.version, to: p.version }, 'projection version changed; replaying');
+        await replayProjection(this.deps, p);
+      }
+    }
+  }
+
+  start(): void {
+    const common = {
+      knex: this.deps.knex,
+      store: this.deps.store,
+      connectionString: this.deps.connectionString,
+      log: this.deps.log,
+      batchSize: this.deps.batchSize,
+      onCheckpoint: this.deps.onCheckpoint,
+    };
+    for (const p of this.projections) {
+      this.runners.push(
+        new ProjectionRunner({ name: p.name, handles: new Set(p.handles), apply: p.apply.bind(p) }, { ...common, version: p.version }),
+      );
+    }
+    for (const r of this.reactors) {
+      this.runners.push(
+        new ProjectionRunner(
+          { name: r.name, handles: new Set(r.handles), apply: (e) => r.react(e) },
+          { ...common, startAt: 'head' },
+        ),
+      );
+    }
+    for (const r of this.runners) r.start();
+  }
+
+  get status(): { name: string; active: boolean; position: Position | null }[] {
+    return this.runners.map((r) => ({ name: r.checkpointName, active: r.active, position: r.position }));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.runners.map((r) => r.stop()));
+    this.runners.length = 0;
+  }
+}

@@ -1,0 +1,93 @@
+import { Knex } from 'knex';
+import { asDomainEvent } from '../commands/handle';
+import { SessionEvent } from '../events/session';
+import { RecordedEvent } from '../eventstore/types';
+import { Projection } from './projection';
+
+/** Device sessions for listing (GET /sessions). Security decisions never read this table. */
+export interface SessionRow {
+  id: string;
+  user_id: string;
+  device_id: string;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: Date;
+  last_refresh_at: Date | null;
+  refresh_count: number;
+  absolute_expires_at: Date;
+  revoked_at: Date | null;
+  revoke_reason: string | null;
+}
+
+export const sessionsProjection: Projection = {
+  name: 'sessions',
+  version: 1,
+  tables: ['sessions'],
+  async setup(db) {
+    await db.raw(`
+      CREATE TABLE IF NOT EXISTS sessions (
+        id uuid PRIMARY KEY,
+        user_id uuid NOT NULL,
+        device_id text NOT NULL,
+        ip text,
+        user_agent text,
+        created_at timestamptz NOT NULL,
+        last_refresh_at timestamptz,
+        refresh_count integer NOT NULL DEFAULT 0,
+        absolute_expires_at timestamptz NOT NULL,
+        revoked_at timestamptz,
+        revoke_reason text
+      );
+      CREATE INDEX IF NOT EXISTS sessions_user_live_idx ON sessions (user_id, created_at) WHERE revoked_at IS NULL;
+    `);
+  },
+  handles: ['SessionStarted', 'SessionRefreshed', 'SessionRevoked'],
+  async apply(r: RecordedEvent, trx: Knex.Transaction) {
+    const e = asDomainEvent<SessionEvent>(r);
+    const id = r.streamId.slice('session-'.length);
+    switch (e.type) {
+      case 'SessionStarted':
+        await trx('sessions')
+          .insert({
+            id,
+            user_id: e.data.userId,
+            device_id: e.data.deviceId,
+            ip: e.data.ip,
+            user_agent: e.data.userAgent,
+            created_at: e.data.startedAt,
+            absolute_expires_at: e.data.absoluteExpiresAt,
+          })
+          .onConflict('id')
+          .ignore();
+        return;
+      case 'SessionRefreshed':
+        await trx('sessions')
+          .where({ id })
+          .update({ last_refresh_at: e.data.at, refresh_count: trx.raw('refresh_count + 1') });
+        return;
+      case 'SessionRevoked':
+        await trx('sessions').where({ id }).whereNull('revoked_at').update({ revoked_at: e.data.at, revoke_reason: e.data.reason });
+        return;
+    }
+  },
+};
+
+export const presentSession = (s: SessionRow, currentSessionId: string | null) => ({
+  id: s.id,
+  deviceId: s.device_id,
+  userAgent: s.user_agent,
+  ip: s.ip,
+  createdAt: s.created_at,
+  lastRefreshAt: s.last_refresh_at,
+  refreshCount: s.refresh_count,
+  expiresAt: s.absolute_expires_at,
+  current: s.id === currentSessionId,
+});
+
+/** Live sessions of a user, newest first. */
+export const liveSessions = (db: Knex, userId: string): Promise<SessionRow[]> =>
+  db<SessionRow>('sessions')
+    .where({ user_id: userId })
+    .whereNull('revoked_at')
+    .andWhere('absolute_expires_at', '>', db.fn.now())
+    .orderBy('created_at', 'desc');

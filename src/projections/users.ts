@@ -1,0 +1,170 @@
+import { Knex } from 'knex';
+import { RecordedEvent } from '../eventstore/types';
+import { asDomainEvent } from '../commands/handle';
+import { UserEvent } from '../events/user';
+import { Projection } from './projection';
+
+/** The `users` read table: the seed's columns plus what API.md returns. Never a password hash. */
+export interface UserRow {
+  id: string;
+  email: string;
+  username: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  name: string | null;
+  profile: Record<string, unknown> | null;
+  role: string;
+  email_verified: boolean;
+  pending_email: string | null;
+  is_deleted: boolean;
+  last_login_at: Date | null;
+  created_by: string | null;
+  updated_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const columnOf: Record<string, keyof UserRow> = {
+  firstName: 'first_name',
+  lastName: 'last_name',
+  name: 'name',
+  username: 'username',
+  profile: 'profile',
+};
+
+const userIdOf = (e: RecordedEvent): string => e.streamId.slice('user-'.length);
+
+export const usersProjection: Projection = {
+  name: 'users',
+  version: 1,
+  tables: ['users'],
+  async setup(db) {
+    await db.raw(`
+      CREATE TABLE IF NOT EXISTS users (
+        id uuid PRIMARY KEY,
+        email text NOT NULL,
+        username text,
+        first_name text,
+        last_name text,
+        name text,
+        profile jsonb,
+        role text NOT NULL,
+        email_verified boolean NOT NULL DEFAULT false,
+        pending_email text,
+        is_deleted boolean NOT NULL DEFAULT false,
+        last_login_at timestamptz,
+        created_by uuid,
+        updated_by uuid,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS users_email_idx ON users (email);
+      CREATE INDEX IF NOT EXISTS users_username_idx ON users (lower(username));
+      CREATE INDEX IF NOT EXISTS users_created_at_idx ON users (created_at, id);
+      CREATE INDEX IF NOT EXISTS users_last_name_idx ON users (last_name, id);
+      CREATE INDEX IF NOT EXISTS users_last_login_idx ON users (last_login_at, id);
+      CREATE INDEX IF NOT EXISTS users_role_idx ON users (role, created_at);
+    `);
+  },
+  handles: [
+    'UserRegistered',
+    'EmailVerified',
+    'EmailChangeRequested',
+    'UserLoggedIn',
+    'PasswordChanged',
+    'PasswordReset',
+    'ProfileUpdated',
+    'UserDeactivated',
+    'UserRestored',
+    'RoleChanged',
+  ],
+  async apply(r: RecordedEvent, trx: Knex.Transaction) {
+    const e = asDomainEvent<UserEvent>(r);
+    const id = userIdOf(r);
+    const actor = r.metadata.actorId ?? id;
+    const touch = { updated_at: r.createdAt, updated_by: actor };
+    const users = trx('users').where({ id });
+    switch (e.type) {
+      case 'UserRegistered': {
+        const d = e.data;
+        await trx('users')
+          .insert({
+            id,
+            email: d.email,
+            username: d.username,
+            first_name: d.firstName,
+            last_name: d.lastName,
+            name: d.name,
+            profile: d.profile === null ? null : JSON.stringify(d.profile),
+            role: d.role,
+            email_verified: d.emailVerified,
+            created_by: r.metadata.actorId ?? id,
+            updated_by: r.metadata.actorId ?? id,
+            created_at: r.createdAt,
+            updated_at: r.createdAt,
+          })
+          .onConflict('id')
+          .ignore();
+        return;
+      }
+      case 'EmailVerified':
+        await users.update({ email: e.data.email, email_verified: true, pending_email: null, ...touch });
+        return;
+      case 'EmailChangeRequested':
+        await users.update({ pending_email: e.data.newEmail, ...touch });
+        return;
+      case 'UserLoggedIn':
+        // A login is not an edit: updated_at/updated_by stay as they were.
+        await users.update({ last_login_at: e.data.at });
+        return;
+      case 'PasswordChanged':
+      case 'PasswordReset':
+        await users.update(touch);
+        return;
+      case 'ProfileUpdated': {
+        const patch: Record<string, unknown> = { ...touch };
+        for (const c of e.data.changes) {
+          const col = columnOf[c.field];
+          if (col) patch[col] = col === 'profile' && c.newValue !== null ? JSON.stringify(c.newValue) : c.newValue;
+        }
+        await users.update(patch);
+        return;
+      }
+      case 'UserDeactivated':
+        await users.update({ is_deleted: true, ...touch });
+        return;
+      case 'UserRestored':
+        await users.update({ is_deleted: false, ...touch });
+        return;
+      case 'RoleChanged':
+        await users.update({ role: e.data.to, ...touch });
+        return;
+      default:
+        return;
+    }
+  },
+};
+
+/** The user as API.md returns it. */
+export const presentUser = (u: UserRow) => ({
+  id: u.id,
+  email: u.email,
+  username: u.username,
+  name: u.name ?? ([u.first_name, u.last_name].filter(Boolean).join(' ') || null),
+  firstName: u.first_name,
+  lastName: u.last_name,
+  profile: u.profile,
+  role: u.role,
+  emailVerified: u.email_verified,
+  pendingEmail: u.pending_email,
+  isDeleted: u.is_deleted,
+  lastLoginAt: u.last_login_at,
+  createdAt: u.created_at,
+  updatedAt: u.updated_at,
+  createdBy: u.created_by,
+  updatedBy: u.updated_by,
+});
+
+export type PresentedUser = ReturnType<typeof presentUser>;
+
+export const findUserById = async (db: Knex, id: string): Promise<UserRow | undefined> => db<UserRow>('users').where({ id }).first();

@@ -1,0 +1,190 @@
+import http from 'node:http';
+import { AddressInfo } from 'node:net';
+import { Worker } from 'bullmq';
+import Redis from 'ioredis';
+import knexFactory, { Knex } from 'knex';
+import { Logger } from 'pino';
+import { Config } from './config';
+import { CommandContext } from './commands/context';
+import { EventStoreDbEventStore } from './eventstore/esdb';
+import { PostgresEventStore } from './eventstore/postgres';
+import { comparePositions, EventStore } from './eventstore/types';
+import { createApp } from './http/app';
+import { HttpServices, ReadinessCheck } from './http/types';
+import { AccessTokens } from './infra/jwt';
+import { PasswordHasher } from './infra/password-hasher';
+import { RevocationList } from './infra/revocations';
+import { positionOf, readCheckpoints } from './projections/checkpoints';
+import { Projection } from './projections/projection';
+import { prepareReadModels, Projector } from './projections/projector';
+import { profileHistoryProjection } from './projections/profile-history';
+import { sessionsProjection } from './projections/sessions';
+import { usersProjection } from './projections/users';
+import { CheckpointWaiter } from './projections/waiter';
+import { createMailer, Mailer } from './workers/mailer';
+import { startProcessors } from './workers/processors';
+import { Queues } from './workers/queues';
+import { emailReactor, sessionsReactor } from './workers/reactors';
+
+export type ProcessRole = 'api' | 'projector' | 'worker';
+
+/** Every read model, in one list: the projector runs them, replay rebuilds them. */
+export const PROJECTIONS: readonly Projection[] = [usersProjection, sessionsProjection, profileHistoryProjection];
+
+export interface System {
+  config: Config;
+  knex: Knex;
+  store: EventStore;
+  redis: Redis;
+  queues: Queues;
+  projector: Projector | null;
+  server: http.Server | null;
+  /** Base URL of the HTTP server when the api role runs. */
+  url: string | null;
+  services: HttpServices | null;
+  stop(): Promise<void>;
+}
+
+export interface SystemOptions {
+  mailer?: Mailer;
+  /** Queue retry tuning (tests shorten the backoff). */
+  jobAttempts?: number;
+  jobBackoffMs?: number;
+}
+
+export function createEventStore(config: Config, databaseUrl: string): EventStore {
+  return config.eventStoreUrl
+    ? EventStoreDbEventStore.fromConnectionString(config.eventStoreUrl)
+    : PostgresEventStore.fromConfig({ connectionString: databaseUrl, max: 10 });
+}
+
+export const createKnex = (databaseUrl: string, max = 10): Knex =>
+  knexFactory({ client: 'pg', connection: databaseUrl, pool: { min: 0, max } });
+
+/**
+ * Starts the roles asked for in this process. `npm start` runs all three; production runs
+ * them apart (start:api, start:projector, start:worker) and scales each on its own.
+ */
+export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole>, log: Logger, options: SystemOptions = {}): Promise<System> {
+  const databaseUrl = config.databaseUrl;
+  if (!databaseUrl) throw new Error('startSystem needs a database URL (embedded PostgreSQL is started by main)');
+  const knex = createKnex(databaseUrl);
+  const store = createEventStore(config, databaseUrl);
+  if (store instanceof PostgresEventStore) await store.migrate();
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
+  const queues = new Queues({ redisUrl: config.redisUrl, prefix: config.redisPrefix, attempts: options.jobAttempts, backoffMs: options.jobBackoffMs });
+  const hasher = new PasswordHasher(config.bcryptCost);
+  const revocations = new RevocationList(redis, config.redisPrefix, config.jwt.accessTtlSeconds + 60);
+  const cmd: CommandContext = { config, store, hasher, revocations, accessTokens: new AccessTokens(config.jwt), clock: () => new Date() };
+
+  const waiter = new CheckpointWaiter(knex, databaseUrl, PROJECTIONS.map((p) => p.name), log);
+  let projector: Projector | null = null;
+  if (roles.has('projector')) {
+    projector = new Projector(
+      { knex, store, connectionString: databaseUrl, log, onCheckpoint: (name, pos) => waiter.update(name, pos) },
+      PROJECTIONS,
+      [emailReactor(queues, store), sessionsReactor(queues)],
+    );
+    await projector.prepare();
+    projector.start();
+  } else {
+    await prepareReadModels(knex, PROJECTIONS);
+  }
+
+  let workers: Worker[] = [];
+  let mailer: Mailer | null = null;
+  if (roles.has('worker')) {
+    mailer = options.mailer ?? createMailer(config.smtpUrl, config.mailFrom, log);
+    workers = startProcessors({
+      settings: queues.settings,
+      redis,
+      mailer,
+      templates: { productName: config.productName, appBaseUrl: config.appBaseUrl, tokenSecret: config.tokenSecret },
+      store,
+      revocations,
+      log,
+    });
+  }
+
+  let server: http.Server | null = null;
+  let url: string | null = null;
+  let services: HttpServices | null = null;
+  if (roles.has('api')) {
+    await waiter.start();
+    services = {
+      config,
+      cmd,
+      knex,
+      redis,
+      waiter,
+      log,
+      readiness: () => readiness(knex, redis, store),
+    };
+    const app = createApp(services);
+    server = http.createServer(app.callback());
+    server.keepAliveTimeout = 65_000;
+    await new Promise<void>((resolve) => server!.listen(config.port, config.host, resolve));
+    const addr = server.address() as AddressInfo;
+    url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${addr.port}`;
+    log.info({ url, roles: [...roles] }, 'listening');
+  }
+
+  const stop = async () => {
+    // Stop taking requests first, then finish the batch in hand, then close pools.
+    if (server) {
+      const s = server;
+      await new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        s.closeIdleConnections();
+      });
+    }
+    await projector?.stop();
+    await Promise.all(workers.map((w) => w.close()));
+    mailer?.close();
+    await waiter.stop();
+    await queues.close();
+    await hasher.close();
+    await store.close();
+    await knex.destroy();
+    redis.disconnect();
+  };
+
+  return { config, knex, store, redis, queues, projector, server, url, services, stop };
+}
+
+const MAX_LAG_SECONDS = 30;
+
+async function check(name: string, f: () => Promise<string | void>): Promise<ReadinessCheck> {
+  try {
+    const detail = await f();
+    return { name, ok: true, ...(detail ? { detail } : {}) };
+  } catch (e) {
+    return { name, ok: false, detail: (e as Error).message };
+  }
+}
+
+/** Ready when PostgreSQL, Redis and the event store answer and no projection is stuck behind. */
+async function readiness(knex: Knex, redis: Redis, store: EventStore): Promise<ReadinessCheck[]> {
+  const withTimeout = <T>(p: Promise<T>): Promise<T> =>
+    Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timed out')), 2000))]);
+  return Promise.all([
+    check('postgres', async () => {
+      await withTimeout(knex.raw('SELECT 1'));
+    }),
+    check('redis', async () => {
+      await withTimeout(redis.ping());
+    }),
+    check('eventstore', () => withTimeout(store.ping())),
+    check('projections', async () => {
+      const head = await withTimeout(store.headPosition());
+      if (!head) return;
+      const behind = (await withTimeout(readCheckpoints(knex))).filter((row) => {
+        if (row.name.includes('#') || !PROJECTIONS.some((p) => p.name === row.name)) return false;
+        const p = positionOf(row);
+        const lagging = !p || comparePositions(p, head) < 0;
+        return lagging && Date.now() - new Date(row.updated_at).getTime() > MAX_LAG_SECONDS * 1000;
+      });
+      if (behind.length) throw new Error(`behind by more than ${MAX_LAG_SECONDS}s: ${behind.map((b) => b.name).join(', ')}`);
+    }),
+  ]);
+}

@@ -1,0 +1,77 @@
+import { Job, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { Logger } from 'pino';
+import { handle } from '../commands/handle';
+import { sessionDecider } from '../commands/session/decider';
+import { EventStore } from '../eventstore/types';
+import { sessionStream } from '../events/session';
+import { SessionEndReason } from '../events/user';
+import { RevocationList } from '../infra/revocations';
+import { renderEmail, TemplateContext } from './emails/templates';
+import { Mailer } from './mailer';
+import { connectionOf, EMAIL_QUEUE, EmailJob, QueueSettings, RevokeSessionsJob, SESSIONS_QUEUE } from './queues';
+
+export interface ProcessorDeps {
+  settings: QueueSettings;
+  redis: Redis;
+  mailer: Mailer;
+  templates: TemplateContext;
+  store: EventStore;
+  revocations: RevocationList;
+  log: Logger;
+  concurrency?: number;
+}
+
+const reasonOf = (r: string): SessionEndReason =>
+  (
+    {
+      AllSessionsEnded: 'logout-all',
+      PasswordChanged: 'password-changed',
+      PasswordReset: 'password-reset',
+      UserDeactivated: 'deactivated',
+      RoleChanged: 'role-changed',
+    } as Record<string, SessionEndReason>
+  )[r] ?? (r as SessionEndReason);
+
+/** Starts the email and session-revocation workers. Both are idempotent per job id. */
+export function startProcessors(d: ProcessorDeps): Worker[] {
+  const common = { connection: connectionOf(d.settings.redisUrl), prefix: d.settings.prefix, concurrency: d.concurrency ?? 4 };
+
+  const email = new Worker<EmailJob>(
+    EMAIL_QUEUE,
+    async (job: Job<EmailJob>) => {
+      // A retry after a send that succeeded but was not acknowledged must not send again.
+      const sentKey = `${d.settings.prefix}:email-sent:${job.id}`;
+      if (await d.redis.exists(sentKey)) return 'already sent';
+      await d.mailer.send(renderEmail(job.data, d.templates));
+      await d.redis.set(sentKey, '1', 'EX', 30 * 24 * 3600);
+      d.log.info({ jobId: job.id, kind: job.data.kind }, 'email sent');
+      return 'sent';
+    },
+    common,
+  );
+
+  const sessions = new Worker<RevokeSessionsJob>(
+    SESSIONS_QUEUE,
+    async (job: Job<RevokeSessionsJob>) => {
+      await d.revocations.revokeSessions(job.data.sessionIds);
+      for (const id of job.data.sessionIds) {
+        await handle(
+          d.store,
+          sessionStream(id),
+          sessionDecider,
+          { type: 'RevokeSession', reason: reasonOf(job.data.reason), now: job.data.at },
+          { causationId: String(job.id), actorId: job.data.userId },
+        );
+      }
+      return job.data.sessionIds.length;
+    },
+    common,
+  );
+
+  for (const w of [email, sessions]) {
+    w.on('failed', (job, err) => d.log.warn({ err, jobId: job?.id, queue: w.name, attempts: job?.attemptsMade }, 'job failed'));
+    w.on('error', (err) => d.log.error({ err, queue: w.name }, 'worker error'));
+  }
+  return [email, sessions];
+}

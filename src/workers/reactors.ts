@@ -1,0 +1,96 @@
+import { RecordedEvent } from '../eventstore/types';
+import { EventStore } from '../eventstore/types';
+import { asDomainEvent, load } from '../commands/handle';
+import { userDecider } from '../commands/user/decider';
+import { UserEvent } from '../events/user';
+import { Reactor } from '../projections/projection';
+import { EmailJob, Queues, RevokeSessionsJob } from './queues';
+
+/**
+ * Events to jobs. A job's id is the id of the event that caused it (plus a suffix when one event
+ * causes two), so a retried or replayed event never enqueues a second job.
+ */
+export function emailReactor(queues: Queues, store: EventStore): Reactor {
+  const enqueue = (id: string, job: EmailJob) => queues.email.add(job.kind, job, { jobId: id });
+  const profileOf = async (r: RecordedEvent) => {
+    const { state } = await load(store, r.streamId, userDecider);
+    return { email: state.email, name: state.name ?? state.firstName };
+  };
+  return {
+    name: 'reactor:email',
+    handles: [
+      'EmailVerificationRequested',
+      'RegistrationAttemptedOnExistingAccount',
+      'PasswordResetRequested',
+      'PasswordChanged',
+      'EmailChangeRequested',
+      'UserDeactivated',
+    ],
+    async react(r) {
+      const e = asDomainEvent<UserEvent>(r);
+      switch (e.type) {
+        case 'EmailVerificationRequested': {
+          const { name } = await profileOf(r);
+          await enqueue(r.id, { kind: 'verify-email', to: e.data.email, name, tokenId: e.data.tokenId, expiresAt: e.data.expiresAt });
+          return;
+        }
+        case 'RegistrationAttemptedOnExistingAccount': {
+          const { name } = await profileOf(r);
+          await enqueue(r.id, { kind: 'already-registered', to: e.data.email, name });
+          return;
+        }
+        case 'PasswordResetRequested': {
+          const { name } = await profileOf(r);
+          await enqueue(r.id, { kind: 'reset-password', to: e.data.email, name, tokenId: e.data.tokenId, expiresAt: e.data.expiresAt });
+          return;
+        }
+        case 'PasswordChanged': {
+          const { email, name } = await profileOf(r);
+          await enqueue(r.id, { kind: 'password-changed', to: email, name });
+          return;
+        }
+        case 'EmailChangeRequested': {
+          const { name } = await profileOf(r);
+          await enqueue(`${r.id}-new`, { kind: 'email-change-new', to: e.data.newEmail, name, tokenId: e.data.tokenId, expiresAt: e.data.expiresAt });
+          await enqueue(`${r.id}-old`, { kind: 'email-change-old', to: e.data.oldEmail, name, newEmail: e.data.newEmail });
+          return;
+        }
+        case 'UserDeactivated': {
+          const { email, name } = await profileOf(r);
+          await enqueue(r.id, { kind: 'account-deactivated', to: email, name });
+          return;
+        }
+        default:
+          return;
+      }
+    },
+  };
+}
+
+/** Every event that ends sessions becomes one revoke job (the card's "workers revoke refresh tokens"). */
+export function sessionsReactor(queues: Queues): Reactor {
+  return {
+    name: 'reactor:sessions',
+    handles: ['SessionEnded', 'AllSessionsEnded', 'PasswordChanged', 'PasswordReset', 'UserDeactivated', 'RoleChanged'],
+    async react(r) {
+      const e = asDomainEvent<UserEvent>(r);
+      const userId = r.streamId.slice('user-'.length);
+      let job: RevokeSessionsJob | null = null;
+      switch (e.type) {
+        case 'SessionEnded':
+          job = { userId, sessionIds: [e.data.sessionId], reason: e.data.reason, at: r.createdAt.toISOString() };
+          break;
+        case 'AllSessionsEnded':
+        case 'PasswordChanged':
+        case 'PasswordReset':
+        case 'UserDeactivated':
+        case 'RoleChanged':
+          job = { userId, sessionIds: e.data.endedSessionIds, reason: e.type, at: e.data.at };
+          break;
+        default:
+          return;
+      }
+      if (job.sessionIds.length > 0) await queues.sessions.add('revoke', job, { jobId: r.id });
+    },
+  };
+}
