@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   config = { ...config, redisUrl: redis.url };
 
   const system = await startSystem(config, new Set(ROLES[arg]), log);
-  if (ROLES[arg].includes('api')) await bootstrapAdmin(system, log);
+  if (system.services) await bootstrapAdmin(system.services.cmd, log);
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -81,7 +81,7 @@ export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole
   let projector: Projector | null = null;
   if (roles.has('projector')) {
     projector = new Projector(
-      { knex, store, connectionString: databaseUrl, log, onCheckpoint: (name, pos) => waiter.update(name, pos) },
+      { knex, store, connectionString: databaseUrl, log, batchSize: config.projectionBatchSize, onCheckpoint: (name, pos) => waiter.update(name, pos) },
       PROJECTIONS,
       [emailReactor(queues, store), sessionsReactor(queues)],
     );
@@ -149,6 +149,7 @@ export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole
     redis.disconnect();
   };
 
+  log.info({ roles: [...roles], eventStore: config.eventStoreUrl ? 'eventstoredb' : 'postgres' }, 'started');
   return { config, knex, store, redis, queues, projector, server, url, services, stop };
 }
 

@@ -36,6 +36,7 @@ export interface Config {
   verificationTtlSeconds: number;
   resetTtlSeconds: number;
   readYourWritesTimeoutMs: number;
+  projectionBatchSize: number;
   logLevel: string;
   trustProxy: boolean;
   adminEmail: string | null;
@@ -56,7 +57,16 @@ const schema = yup.object({
   REDIS_URL: yup.string().trim().default('redis://127.0.0.1:6379'),
   REDIS_PREFIX: yup.string().matches(/^[A-Za-z0-9:_-]{1,64}$/).default('iam'),
   DATA_DIR: yup.string().default('.data'),
-  APP_BASE_URL: yup.string().url().default('http://localhost:3000'),
+  APP_BASE_URL: yup
+    .string()
+    .default('http://localhost:3000')
+    .test('http-url', 'APP_BASE_URL must be an http(s) URL', (v) => {
+      try {
+        return ['http:', 'https:'].includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    }),
   PRODUCT_NAME: yup.string().default('Identity'),
   SMTP_URL: yup.string().trim().optional(),
   MAIL_FROM: yup.string().default('Identity <no-reply@localhost>'),
@@ -75,6 +85,7 @@ const schema = yup.object({
   VERIFICATION_TTL: yup.number().integer().min(60).default(24 * 3600),
   RESET_TTL: yup.number().integer().min(60).default(30 * 60),
   READ_YOUR_WRITES_TIMEOUT_MS: yup.number().integer().min(0).max(60000).default(5000),
+  PROJECTION_BATCH_SIZE: yup.number().integer().min(1).max(10000).default(500),
   LOG_LEVEL: yup.string().oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: yup.string().optional(),
   ADMIN_EMAIL: yup.string().email().optional(),
@@ -148,6 +159,7 @@ export function loadConfig(env: Env = process.env, secrets?: { jwtSecret: string
     verificationTtlSeconds: v.VERIFICATION_TTL,
     resetTtlSeconds: v.RESET_TTL,
     readYourWritesTimeoutMs: v.READ_YOUR_WRITES_TIMEOUT_MS,
+    projectionBatchSize: v.PROJECTION_BATCH_SIZE,
     logLevel: v.LOG_LEVEL,
     trustProxy: bool(v.TRUST_PROXY, false),
     adminEmail: v.ADMIN_EMAIL || null,
