@@ -161,7 +161,6 @@ export async function ensureRedis(url: string, dataDir: string, log: Log): Promi
     (stopping ??= stopChild(child).finally(() => process.off('exit', killOnExit)));
 
   const deadline = Date.now() + START_TIMEOUT_MS;
-  let last: Probe = first;
   for (;;) {
     if (spawnError !== null || exited(child)) {
       process.off('exit', killOnExit);
@@ -170,7 +169,7 @@ export async function ensureRedis(url: string, dataDir: string, log: Log): Promi
       const cause = spawnError ?? new Error(`redis-server exited with ${child.exitCode ?? child.signalCode}`);
       throw new Error(`redis-server could not be started on port ${port} (is something else using it?): ${cause.message}\n${recent.join('\n')}`, { cause });
     }
-    last = await probe(url);
+    const last = await probe(url);
     if (last.up) break;
     if (Date.now() > deadline) {
       await stop();

@@ -1,6 +1,7 @@
 import { Knex } from 'knex';
 import { asDomainEvent } from '../commands/handle';
 import { SessionEvent } from '../events/session';
+import { UserEvent } from '../events/user';
 import { RecordedEvent } from '../eventstore/types';
 import { Projection } from './projection';
 
@@ -41,8 +42,11 @@ export const sessionsProjection: Projection = {
       CREATE INDEX IF NOT EXISTS sessions_user_live_idx ON sessions (user_id, created_at) WHERE revoked_at IS NULL;
     `);
   },
-  handles: ['SessionStarted', 'SessionRefreshed', 'SessionRevoked'],
+  // The user's stream says which sessions ended the moment they end; the session streams
+  // follow through the revoke job. Listening to both keeps the list right at once.
+  handles: ['SessionStarted', 'SessionRefreshed', 'SessionRevoked', 'SessionEnded', 'AllSessionsEnded', 'PasswordChanged', 'PasswordReset', 'UserDeactivated', 'RoleChanged'],
   async apply(r: RecordedEvent, trx: Knex.Transaction) {
+    if (r.streamId.startsWith('user-')) return endFromUserStream(asDomainEvent<UserEvent>(r), r, trx);
     const e = asDomainEvent<SessionEvent>(r);
     const id = r.streamId.slice('session-'.length);
     switch (e.type) {
@@ -71,6 +75,33 @@ export const sessionsProjection: Projection = {
     }
   },
 };
+
+async function endFromUserStream(e: UserEvent, r: RecordedEvent, trx: Knex.Transaction): Promise<void> {
+  const end = (ids: string[], reason: string) =>
+    ids.length ? trx('sessions').whereIn('id', ids).whereNull('revoked_at').update({ revoked_at: r.createdAt, revoke_reason: reason }) : undefined;
+  switch (e.type) {
+    case 'SessionEnded':
+      await end([e.data.sessionId], e.data.reason);
+      return;
+    case 'AllSessionsEnded':
+      await end(e.data.endedSessionIds, e.data.reason);
+      return;
+    case 'PasswordChanged':
+      await end(e.data.endedSessionIds, 'password-changed');
+      return;
+    case 'PasswordReset':
+      await end(e.data.endedSessionIds, 'password-reset');
+      return;
+    case 'UserDeactivated':
+      await end(e.data.endedSessionIds, 'deactivated');
+      return;
+    case 'RoleChanged':
+      await end(e.data.endedSessionIds, 'role-changed');
+      return;
+    default:
+      return;
+  }
+}
 
 export const presentSession = (s: SessionRow, currentSessionId: string | null) => ({
   id: s.id,
