@@ -97,9 +97,11 @@ export async function login(
 ): Promise<SignedIn> {
   const id = input.identifier;
   const owner = 'email' in id ? await ownerOf(ctx.store, 'email', normaliseEmail(id.email)) : await ownerOf(ctx.store, 'username', normaliseUsername(id.username));
-  const user = owner ? (await load(ctx.store, userStream(owner), userDecider)).state : null;
+  const loaded = owner ? (await load(ctx.store, userStream(owner), userDecider)).state : null;
+  // A claimed but unconfirmed new email (a pending change) is not a sign-in name yet.
+  const user = loaded && 'email' in id && loaded.email !== normaliseEmail(id.email) ? null : loaded;
   const passwordMatches = await ctx.hasher.verify(input.password, user?.exists ? user.passwordHash : null);
-  if (!owner || !user?.exists || !passwordMatches) fail('INVALID_CREDENTIALS', 'Invalid credentials');
+  if (!owner || !user || !user.exists || !passwordMatches) fail('INVALID_CREDENTIALS', 'Invalid credentials');
   return startSession(ctx, owner as UserId, passwordMatches, input.deviceId ?? randomUUID(), meta);
 }
 

@@ -1,0 +1,154 @@
+import { ConfigError, Env, isStrongSecret, loadConfig } from '../../src/config';
+
+const STRONG_JWT = 'Jw7-kQ2_pL9xVb4mNc8RtZ1sYd6HfA3eGu5WoKi0Tn';
+const STRONG_TOKEN = 'Tk3_Zq8-Lm1VxNb7Pc2RsYd9HgF4eJu6WaKo0Ti5Qn';
+const GENERATED = { jwtSecret: 'generated-jwt-0123456789abcdefghijklmnopqrstuvwxyz', tokenSecret: 'generated-token-0123456789abcdefghijklmnopqrstuvwxyz' };
+
+const configError = (env: Env, secrets?: { jwtSecret: string; tokenSecret: string }): ConfigError => {
+  try {
+    loadConfig(env, secrets);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return e as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+};
+
+describe('loadConfig', () => {
+  it('has defaults for everything in development', () => {
+    const c = loadConfig({}, GENERATED);
+    expect(c).toEqual({
+      env: 'development',
+      port: 3000,
+      host: '0.0.0.0',
+      databaseUrl: null,
+      eventStoreUrl: null,
+      redisUrl: 'redis://127.0.0.1:6379',
+      redisPrefix: 'iam',
+      dataDir: '.data',
+      appBaseUrl: 'http://localhost:3000',
+      productName: 'Identity',
+      smtpUrl: null,
+      mailFrom: 'Identity <no-reply@localhost>',
+      requireEmailVerification: true,
+      bcryptCost: 12,
+      jwt: { secret: GENERATED.jwtSecret, algorithm: 'HS256', issuer: 'iam-es', audience: 'iam-es', accessTtlSeconds: 900 },
+      tokenSecret: GENERATED.tokenSecret,
+      session: { maxPerUser: 5, absoluteTtlSeconds: 30 * 24 * 3600, idleTtlSeconds: 7 * 24 * 3600, refreshGraceSeconds: 10 },
+      verificationTtlSeconds: 24 * 3600,
+      resetTtlSeconds: 30 * 60,
+      readYourWritesTimeoutMs: 5000,
+      projectionBatchSize: 500,
+      logLevel: 'info',
+      trustProxy: false,
+      adminEmail: null,
+      adminPassword: null,
+    });
+  });
+
+  it('development uses the generated secrets passed in, unless secrets are set', () => {
+    const generated = loadConfig({ NODE_ENV: 'development' }, GENERATED);
+    expect(generated.jwt.secret).toBe(GENERATED.jwtSecret);
+    expect(generated.tokenSecret).toBe(GENERATED.tokenSecret);
+    const given = loadConfig({ NODE_ENV: 'development', JWT_SECRET: STRONG_JWT, TOKEN_SECRET: STRONG_TOKEN }, GENERATED);
+    expect(given.jwt.secret).toBe(STRONG_JWT);
+    expect(given.tokenSecret).toBe(STRONG_TOKEN);
+  });
+
+  it('development without secrets set or generated is a ConfigError', () => {
+    expect(configError({ NODE_ENV: 'development' }).message).toMatch(/JWT_SECRET/);
+  });
+
+  it('production without JWT_SECRET is a ConfigError mentioning JWT_SECRET, even with generated secrets at hand', () => {
+    expect(configError({ NODE_ENV: 'production', TOKEN_SECRET: STRONG_TOKEN }, GENERATED).message).toMatch(/JWT_SECRET/);
+    expect(configError({ NODE_ENV: 'production', JWT_SECRET: '', TOKEN_SECRET: STRONG_TOKEN }, GENERATED).message).toMatch(/JWT_SECRET/);
+  });
+
+  it('production without TOKEN_SECRET is a ConfigError mentioning TOKEN_SECRET', () => {
+    expect(configError({ NODE_ENV: 'production', JWT_SECRET: STRONG_JWT }, GENERATED).message).toMatch(/TOKEN_SECRET/);
+  });
+
+  it('production with strong secrets loads', () => {
+    const c = loadConfig({ NODE_ENV: 'production', JWT_SECRET: STRONG_JWT, TOKEN_SECRET: STRONG_TOKEN });
+    expect(c.env).toBe('production');
+    expect(c.jwt.secret).toBe(STRONG_JWT);
+    expect(c.tokenSecret).toBe(STRONG_TOKEN);
+  });
+
+  it.each([
+    ['short', 'short'],
+    ['31 bytes', STRONG_JWT.slice(0, 31)],
+    ['long but repetitive', 'ab'.repeat(40)],
+  ])('a weak secret (%s) is a ConfigError, in any environment', (_label, weak) => {
+    expect(configError({ NODE_ENV: 'production', JWT_SECRET: weak, TOKEN_SECRET: STRONG_TOKEN }).message).toMatch(/JWT_SECRET.*weak/);
+    expect(configError({ NODE_ENV: 'development', TOKEN_SECRET: weak }, GENERATED).message).toMatch(/TOKEN_SECRET.*weak/);
+  });
+
+  it('isStrongSecret wants 32+ bytes with some variety', () => {
+    expect(isStrongSecret(STRONG_JWT)).toBe(true);
+    expect(isStrongSecret(undefined)).toBe(false);
+    expect(isStrongSecret('x'.repeat(64))).toBe(false);
+  });
+
+  it('invalid values are a ConfigError listing each of them', () => {
+    const message = configError({ PORT: 'abc', APP_BASE_URL: 'notaurl' }, GENERATED).message;
+    expect(message).toMatch(/PORT/);
+    expect(message).toMatch(/APP_BASE_URL/);
+  });
+
+  it.each([
+    ['PORT', '70000'],
+    ['APP_BASE_URL', 'ftp://example.com'],
+    ['NODE_ENV', 'staging'],
+    ['JWT_ALGORITHM', 'RS256'],
+    ['BCRYPT_COST', '3'],
+    ['MAX_SESSIONS_PER_USER', '0'],
+    ['REDIS_PREFIX', 'has space'],
+    ['LOG_LEVEL', 'loud'],
+    ['ADMIN_EMAIL', 'not-an-email'],
+  ])('%s=%s is a ConfigError naming it', (name, value) => {
+    expect(configError({ [name]: value }, GENERATED).message).toContain(name);
+  });
+
+  it('accepts APP_BASE_URL http://localhost:3000 and trims trailing slashes', () => {
+    expect(loadConfig({ APP_BASE_URL: 'http://localhost:3000' }, GENERATED).appBaseUrl).toBe('http://localhost:3000');
+    expect(loadConfig({ APP_BASE_URL: 'http://localhost:3000/' }, GENERATED).appBaseUrl).toBe('http://localhost:3000');
+    expect(loadConfig({ APP_BASE_URL: 'https://id.example.com/auth//' }, GENERATED).appBaseUrl).toBe('https://id.example.com/auth');
+  });
+
+  it.each([
+    ['false', false],
+    ['0', false],
+    ['no', false],
+    ['true', true],
+    ['1', true],
+    ['TRUE', true],
+    ['', true],
+  ])('REQUIRE_EMAIL_VERIFICATION=%p parses to %p', (value, expected) => {
+    expect(loadConfig({ REQUIRE_EMAIL_VERIFICATION: value }, GENERATED).requireEmailVerification).toBe(expected);
+  });
+
+  it('parses numbers and flags from strings', () => {
+    const c = loadConfig(
+      { PORT: '8080', MAX_SESSIONS_PER_USER: '3', REFRESH_GRACE_SECONDS: '0', TRUST_PROXY: 'yes', DATABASE_URL: ' postgres://db/x ', SMTP_URL: '' },
+      GENERATED,
+    );
+    expect(c.port).toBe(8080);
+    expect(c.session.maxPerUser).toBe(3);
+    expect(c.session.refreshGraceSeconds).toBe(0);
+    expect(c.trustProxy).toBe(true);
+    expect(c.databaseUrl).toBe('postgres://db/x');
+    expect(c.smtpUrl).toBeNull();
+  });
+
+  it('does not read process.env when given an env', () => {
+    const before = process.env.PORT;
+    process.env.PORT = 'abc';
+    try {
+      expect(loadConfig({}, GENERATED).port).toBe(3000);
+    } finally {
+      if (before === undefined) delete process.env.PORT;
+      else process.env.PORT = before;
+    }
+  });
+});
