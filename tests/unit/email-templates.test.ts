@@ -20,7 +20,7 @@ const jobs: Record<EmailKind, EmailJob> = {
 const linkOf = (text: string): URL => {
   const links = text.match(/https?:\/\/\S+/g) ?? [];
   expect(links).toHaveLength(1);
-  return new URL(links[0]);
+  return new URL(links[0] ?? '');
 };
 
 describe('renderEmail', () => {

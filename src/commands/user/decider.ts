@@ -170,7 +170,18 @@ const requireActive = (s: UserState): void => {
 
 const expired = (expiresAt: string, now: string): boolean => Date.parse(expiresAt) <= Date.parse(now);
 
-const sameValue = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+/** JSON with object keys sorted, so `{a,b}` and `{b,a}` compare equal. */
+const canonical = (v: unknown): string =>
+  v === null || typeof v !== 'object'
+    ? JSON.stringify(v ?? null)
+    : Array.isArray(v)
+      ? `[${v.map(canonical).join(',')}]`
+      : `{${Object.keys(v)
+          .sort()
+          .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+          .join(',')}}`;
+
+const sameValue = (a: unknown, b: unknown): boolean => canonical(a) === canonical(b);
 
 export function decideUser(c: UserCommand, s: UserState): UserEvent[] {
   switch (c.type) {
