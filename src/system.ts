@@ -99,7 +99,7 @@ export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole
       settings: queues.settings,
       redis,
       mailer,
-      templates: { productName: config.productName, appBaseUrl: config.appBaseUrl, tokenSecret: config.tokenSecret },
+      templates: { productName: config.productName, appBaseUrl: config.appBaseUrl, resetPasswordUrl: config.resetPasswordUrl, tokenSecret: config.tokenSecret },
       store,
       revocations,
       log,

@@ -13,6 +13,8 @@ export interface Config {
   redisPrefix: string;
   dataDir: string;
   appBaseUrl: string;
+  /** Where the password-reset link points: a page of yours, or the built-in one at /reset-password. */
+  resetPasswordUrl: string;
   productName: string;
   smtpUrl: string | null;
   mailFrom: string;
@@ -45,8 +47,17 @@ export interface Config {
 
 export type Env = Record<string, string | undefined>;
 
-const bool = (v: string | undefined, dflt: boolean): boolean =>
-  v === undefined || v === '' ? dflt : ['1', 'true', 'yes', 'on'].includes(v.toLowerCase());
+const TRUE = ['1', 'true', 'yes', 'on'];
+const FALSE = ['0', 'false', 'no', 'off'];
+
+const bool = (v: string | undefined, dflt: boolean): boolean => (v === undefined || v === '' ? dflt : TRUE.includes(v.toLowerCase()));
+
+/** A switch: a typo is an error, never a silent "off". */
+const flag = (name: string) =>
+  yup
+    .string()
+    .optional()
+    .test('boolean', `${name} must be one of ${[...TRUE, ...FALSE].join(', ')}`, (v) => v === undefined || v === '' || [...TRUE, ...FALSE].includes(v.toLowerCase()));
 
 const schema = yup.object({
   NODE_ENV: yup.string().oneOf(['development', 'production', 'test']).default('development'),
@@ -67,10 +78,11 @@ const schema = yup.object({
         return false;
       }
     }),
+  RESET_PASSWORD_URL: yup.string().trim().optional(),
   PRODUCT_NAME: yup.string().default('Identity'),
   SMTP_URL: yup.string().trim().optional(),
   MAIL_FROM: yup.string().default('Identity <no-reply@localhost>'),
-  REQUIRE_EMAIL_VERIFICATION: yup.string().optional(),
+  REQUIRE_EMAIL_VERIFICATION: flag('REQUIRE_EMAIL_VERIFICATION'),
   BCRYPT_COST: yup.number().integer().min(4).max(15).default(12),
   JWT_SECRET: yup.string().optional(),
   JWT_ALGORITHM: yup.string().oneOf(['HS256', 'HS384', 'HS512']).default('HS256'),
@@ -87,7 +99,7 @@ const schema = yup.object({
   READ_YOUR_WRITES_TIMEOUT_MS: yup.number().integer().min(0).max(60000).default(5000),
   PROJECTION_BATCH_SIZE: yup.number().integer().min(1).max(10000).default(500),
   LOG_LEVEL: yup.string().oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  TRUST_PROXY: yup.string().optional(),
+  TRUST_PROXY: flag('TRUST_PROXY'),
   ADMIN_EMAIL: yup.string().email().optional(),
   ADMIN_PASSWORD: yup.string().optional(),
 });
@@ -137,6 +149,7 @@ export function loadConfig(env: Env = process.env, secrets?: { jwtSecret: string
     redisPrefix: v.REDIS_PREFIX,
     dataDir: v.DATA_DIR,
     appBaseUrl: v.APP_BASE_URL.replace(/\/+$/, ''),
+    resetPasswordUrl: v.RESET_PASSWORD_URL || `${v.APP_BASE_URL.replace(/\/+$/, '')}/reset-password`,
     productName: v.PRODUCT_NAME,
     smtpUrl: v.SMTP_URL || null,
     mailFrom: v.MAIL_FROM,

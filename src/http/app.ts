@@ -4,6 +4,7 @@ import { HttpMethodEnum, koaBody } from 'koa-body';
 import { problemMiddleware, sendProblem } from './problem';
 import { authRouter } from './routes/auth';
 import { healthRouter } from './routes/health';
+import { pagesRouter } from './routes/pages';
 import { profileRouter } from './routes/profile';
 import { AppState, Ctx, HttpServices } from './types';
 
@@ -53,7 +54,7 @@ export function createApp(svc: HttpServices): Koa<AppState> {
     }),
   );
 
-  for (const router of [healthRouter(svc), authRouter(svc), profileRouter(svc)]) {
+  for (const router of [healthRouter(svc), pagesRouter(svc), authRouter(svc), profileRouter(svc)]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }

@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       redisPrefix: 'iam',
       dataDir: '.data',
       appBaseUrl: 'http://localhost:3000',
+      resetPasswordUrl: 'http://localhost:3000/reset-password',
       productName: 'Identity',
       smtpUrl: null,
       mailFrom: 'Identity <no-reply@localhost>',
@@ -126,6 +127,11 @@ describe('loadConfig', () => {
     ['', true],
   ])('REQUIRE_EMAIL_VERIFICATION=%p parses to %p', (value, expected) => {
     expect(loadConfig({ REQUIRE_EMAIL_VERIFICATION: value }, GENERATED).requireEmailVerification).toBe(expected);
+  });
+
+  it.each(['maybe', 'ture', 'flase', '2'])('REQUIRE_EMAIL_VERIFICATION=%p (not a boolean) is a ConfigError, not a silent false', (value) => {
+    // A typo must not switch a security control off: fail at start like any other invalid value.
+    expect(configError({ REQUIRE_EMAIL_VERIFICATION: value }, GENERATED).message).toContain('REQUIRE_EMAIL_VERIFICATION');
   });
 
   it('parses numbers and flags from strings', () => {

@@ -2,7 +2,7 @@ import { deriveOneTimeToken, TokenPurpose } from '../../src/commands/tokens';
 import { renderEmail, TemplateContext } from '../../src/workers/emails/templates';
 import { EmailJob, EmailKind } from '../../src/workers/queues';
 
-const ctx: TemplateContext = { productName: 'Acme ID', appBaseUrl: 'https://id.example.test', tokenSecret: 'template-test-secret-0123456789abcdefghijkl' };
+const ctx: TemplateContext = { productName: 'Acme ID', appBaseUrl: 'https://id.example.test', resetPasswordUrl: 'https://id.example.test/reset-password', tokenSecret: 'template-test-secret-0123456789abcdefghijkl' };
 const TOKEN_ID = '9d2b1c3e-7a4f-4e21-8b5d-0c6f2a1e3b4d';
 const TO = 'alice+test@example.com';
 

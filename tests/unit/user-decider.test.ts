@@ -381,6 +381,13 @@ describe('user decider', () => {
       // Events are stored as jsonb, which reorders object keys: a stream read back holds
       // { ab, zeta } for a profile the client sent (and sends again) as { zeta, ab }.
       given([registered({ profile: { ab: 2, zeta: 1 } })]).when(update({ profile: { zeta: 1, ab: 2 } })).then([]);
+      given([registered({ profile: { links: { gh: 'a', web: 'b' }, tags: ['x'] } })]).when(update({ profile: { tags: ['x'], links: { web: 'b', gh: 'a' } } })).then([]);
+    });
+
+    it('a reordered array is a change', () => {
+      given([registered({ profile: { tags: ['x', 'y'] } })])
+        .when(update({ profile: { tags: ['y', 'x'] } }))
+        .then([{ type: 'ProfileUpdated', data: { changes: [{ field: 'profile', oldValue: { tags: ['x', 'y'] }, newValue: { tags: ['y', 'x'] } }] } }]);
     });
 
     it('refuses an unknown or deactivated user', () => {

@@ -216,7 +216,7 @@ export function decideUser(c: UserCommand, s: UserState): UserEvent[] {
       return [{ type: 'EmailVerificationRequested', data: { email: s.email, ...c.token, purpose: 'registration' } }];
     case 'VerifyEmail': {
       const v = s.verification;
-      if (!s.exists || !v || v.tokenHash !== c.tokenHash || v.email !== c.email || expired(v.expiresAt, c.now)) {
+      if (!s.exists || s.deactivated || !v || v.tokenHash !== c.tokenHash || v.email !== c.email || expired(v.expiresAt, c.now)) {
         fail('INVALID_TOKEN', 'The verification link is invalid or has expired');
       }
       return [{ type: 'EmailVerified', data: { email: v!.email, previousEmail: v!.email === s.email ? null : s.email } }];

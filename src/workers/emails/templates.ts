@@ -5,8 +5,16 @@ import { Mail } from '../mailer';
 export interface TemplateContext {
   productName: string;
   appBaseUrl: string;
+  resetPasswordUrl: string;
   tokenSecret: string;
 }
+
+/** "in 24 hours" / "in 30 minutes", from the link's own expiry, relative to when it is sent. */
+export const expiresIn = (expiresAt: string | undefined, now: Date = new Date()): string => {
+  if (!expiresAt) return 'soon';
+  const minutes = Math.max(1, Math.round((Date.parse(expiresAt) - now.getTime()) / 60000));
+  return minutes >= 120 ? `in ${Math.round(minutes / 60)} hours` : `in ${minutes} minutes`;
+};
 
 const escapeHtml = (s: string): string =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
@@ -21,8 +29,10 @@ ${action ? `<p><a href="${escapeHtml(action.url)}">${escapeHtml(action.label)}</
   return { text, html };
 };
 
-const link = (ctx: TemplateContext, path: string, params: Record<string, string>): string =>
-  `${ctx.appBaseUrl}${path}?${new URLSearchParams(params).toString()}`;
+const withParams = (base: string, params: Record<string, string>): string =>
+  `${base}${base.includes('?') ? '&' : '?'}${new URLSearchParams(params).toString()}`;
+
+const link = (ctx: TemplateContext, path: string, params: Record<string, string>): string => withParams(`${ctx.appBaseUrl}${path}`, params);
 
 /** Renders one email. Links are built from APP_BASE_URL, never from a request's Host. */
 export function renderEmail(job: EmailJob, ctx: TemplateContext): Mail {
@@ -33,7 +43,7 @@ export function renderEmail(job: EmailJob, ctx: TemplateContext): Mail {
     case 'verify-email':
       return mail(
         `Verify your email for ${ctx.productName}`,
-        layout(ctx, 'Confirm your email address', [hello, 'Follow the link to verify your address. It works once and expires in 24 hours.'], {
+        layout(ctx, 'Confirm your email address', [hello, `Follow the link to verify your address. It works once and expires ${expiresIn(job.expiresAt)}.`], {
           label: 'Verify email',
           url: link(ctx, '/api/auth/verify-email', { token: token('verify-email'), email: job.to }),
         }),
@@ -50,9 +60,9 @@ export function renderEmail(job: EmailJob, ctx: TemplateContext): Mail {
     case 'reset-password':
       return mail(
         `Reset your ${ctx.productName} password`,
-        layout(ctx, 'Reset your password', [hello, 'Follow the link to choose a new password. It works once and expires in 30 minutes. If you did not ask for this, ignore this email.'], {
+        layout(ctx, 'Reset your password', [hello, `Follow the link to choose a new password. It works once and expires ${expiresIn(job.expiresAt)}. If you did not ask for this, ignore this email.`], {
           label: 'Reset password',
-          url: link(ctx, '/reset-password', { token: token('reset-password'), email: job.to }),
+          url: withParams(ctx.resetPasswordUrl, { token: token('reset-password'), email: job.to }),
         }),
       );
     case 'password-changed':
