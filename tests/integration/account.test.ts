@@ -57,7 +57,13 @@ describe('passwords', () => {
     expect(askUnknown.status).toBe(202);
     expect(askUnknown.body).toEqual(ask.body);
     const first = linkParams(await s.smtp.waitFor('reset@example.com', /reset/i));
-    expect(first.url.startsWith('https://id.example.test/')).toBe(true);
+    expect(first.url.startsWith('https://id.example.test/reset-password?')).toBe(true);
+    // The link opens the built-in page, which posts to /api/auth/reset-password.
+    const page = await s.request('GET', `/reset-password?token=${encodeURIComponent(first.token)}&email=reset%40example.com`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    expect(page.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
+    expect(String(page.body)).toContain('/api/auth/reset-password');
 
     await s.request('POST', '/api/auth/forgot-password', { email: 'reset@example.com' });
     const deadline = Date.now() + 10000;
