@@ -1,3 +1,4 @@
+import { eventually } from '../helpers/eventually';
 import { linkParams } from '../helpers/smtp';
 import { bearer, startStack, TestStack, TEST_PASSWORD } from '../helpers/stack';
 
@@ -91,8 +92,8 @@ describe('registration and email verification', () => {
     s.smtp.failNext(1);
     await s.request('POST', '/api/auth/register', { email: 'retry@example.com', password: TEST_PASSWORD });
     await s.smtp.waitFor('retry@example.com', /verify/i);
-    const job = (await s.system.queues.email.getCompleted()).find((j) => j.data.to === 'retry@example.com');
-    expect(job?.attemptsMade).toBeGreaterThanOrEqual(1);
+    const job = await eventually(async () => (await s.system.queues.email.getCompleted()).find((j) => j.data.to === 'retry@example.com'), 10000, 'the completed job');
+    expect(job.attemptsMade).toBeGreaterThanOrEqual(1);
     await new Promise((r) => setTimeout(r, 300));
     expect(s.smtp.to('retry@example.com')).toHaveLength(1);
   });
