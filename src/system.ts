@@ -10,16 +10,15 @@ import { EventStoreDbEventStore } from './eventstore/esdb';
 import { PostgresEventStore } from './eventstore/postgres';
 import { comparePositions, EventStore } from './eventstore/types';
 import { createApp } from './http/app';
+import { createApiKeyVerifier } from './commands/api-key/verify';
+import { seedAtStart } from './commands/seed';
 import { HttpServices, ReadinessCheck } from './http/types';
 import { AccessTokens } from './infra/jwt';
 import { PasswordHasher } from './infra/password-hasher';
 import { RevocationList } from './infra/revocations';
 import { positionOf, readCheckpoints } from './projections/checkpoints';
-import { Projection } from './projections/projection';
+import { PROJECTIONS } from './projections';
 import { prepareReadModels, Projector } from './projections/projector';
-import { profileHistoryProjection } from './projections/profile-history';
-import { sessionsProjection } from './projections/sessions';
-import { usersProjection } from './projections/users';
 import { CheckpointWaiter } from './projections/waiter';
 import { createMailer, Mailer } from './workers/mailer';
 import { startProcessors } from './workers/processors';
@@ -28,8 +27,7 @@ import { emailReactor, sessionsReactor } from './workers/reactors';
 
 export type ProcessRole = 'api' | 'projector' | 'worker';
 
-/** Every read model, in one list: the projector runs them, replay rebuilds them. */
-export const PROJECTIONS: readonly Projection[] = [usersProjection, sessionsProjection, profileHistoryProjection];
+export { PROJECTIONS };
 
 export interface System {
   config: Config;
@@ -118,8 +116,10 @@ export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole
       redis,
       waiter,
       log,
+      apiKeys: createApiKeyVerifier(cmd),
       readiness: () => readiness(knex, redis, store),
     };
+    await seedAtStart(cmd);
     const app = createApp(services);
     server = http.createServer(app.callback());
     server.keepAliveTimeout = 65_000;

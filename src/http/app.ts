@@ -2,10 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Koa, { Next } from 'koa';
 import { HttpMethodEnum, koaBody } from 'koa-body';
 import { problemMiddleware, sendProblem } from './problem';
-import { authRouter } from './routes/auth';
-import { healthRouter } from './routes/health';
-import { pagesRouter } from './routes/pages';
-import { profileRouter } from './routes/profile';
+import { routers } from './routes';
 import { AppState, Ctx, HttpServices } from './types';
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -54,7 +51,7 @@ export function createApp(svc: HttpServices): Koa<AppState> {
     }),
   );
 
-  for (const router of [healthRouter(svc), pagesRouter(svc), authRouter(svc), profileRouter(svc)]) {
+  for (const router of routers(svc)) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }

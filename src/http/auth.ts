@@ -1,31 +1,75 @@
 import { Next } from 'koa';
 import { DomainError } from '../commands/errors';
+import { Role } from '../events/user';
 import { Ctx, HttpServices } from './types';
+
+/** Who is calling: a signed-in session, or an API key acting as its owner within its permissions. */
+export type Principal =
+  | { via: 'session'; sub: string; sid: string; role: Role; sv: number; exp: number }
+  | { via: 'api-key'; sub: string; role: Role; keyId: string; permissionIds: string[] };
+
+export type SessionPrincipal = Extract<Principal, { via: 'session' }>;
+
+/** Turns an `X-API-Key` value into its principal, or null (unknown, revoked, expired, owner gone). */
+export interface ApiKeyVerifier {
+  verify(key: string): Promise<Extract<Principal, { via: 'api-key' }> | null>;
+}
 
 const bearerOf = (header: string | undefined): string | null => {
   const m = header ? /^Bearer\s+([A-Za-z0-9._~+/=-]{1,4096})$/i.exec(header) : null;
   return m ? m[1] : null;
 };
 
+const unauthenticated = (ctx: Ctx, detail: string): never => {
+  ctx.set('WWW-Authenticate', 'Bearer');
+  throw new DomainError('UNAUTHENTICATED', detail);
+};
+
 /**
  * Authenticates with `Authorization: Bearer` or the access_token cookie (never the query
  * string), and refuses a token whose session was ended, at once, not at its expiry.
+ * With `apiKeys`, an `X-API-Key` header (header only) is accepted too; routes that manage keys,
+ * sessions, passwords or users never pass it.
  */
-export const authenticate = (svc: HttpServices) =>
+export const authenticate = (svc: HttpServices, opts: { apiKeys?: boolean } = {}) =>
   async function authenticateMiddleware(ctx: Ctx, next: Next): Promise<void> {
+    const apiKey = ctx.get('x-api-key');
+    if (apiKey) {
+      if (!opts.apiKeys) throw new DomainError('FORBIDDEN', 'API keys cannot be used on this route');
+      const p = await svc.apiKeys.verify(apiKey);
+      if (!p) unauthenticated(ctx, 'The API key is invalid, expired or revoked');
+      ctx.state.auth = p!;
+      ctx.state.meta.actorId = p!.sub;
+      return next();
+    }
     const token = bearerOf(ctx.get('authorization') || undefined) ?? ctx.cookies.get('access_token') ?? null;
     const claims = token ? svc.cmd.accessTokens.verify(token) : null;
     if (!claims || !(await svc.cmd.revocations.accepts(claims.sid, claims.sv))) {
-      ctx.set('WWW-Authenticate', 'Bearer');
-      throw new DomainError('UNAUTHENTICATED', token ? 'The access token is invalid, expired or revoked' : 'Authentication required');
+      unauthenticated(ctx, token ? 'The access token is invalid, expired or revoked' : 'Authentication required');
     }
-    ctx.state.auth = claims;
-    ctx.state.meta.actorId = claims.sub;
+    const c = claims!;
+    ctx.state.auth = { via: 'session', sub: c.sub, sid: c.sid, role: c.role, sv: c.sv, exp: c.exp };
+    ctx.state.meta.actorId = c.sub;
     await next();
   };
 
-export const requireAuth = (ctx: Ctx) => {
+export const requirePrincipal = (ctx: Ctx): Principal => {
   const a = ctx.state.auth;
   if (!a) throw new DomainError('UNAUTHENTICATED', 'Authentication required');
   return a;
 };
+
+export const requireSession = (ctx: Ctx): SessionPrincipal => {
+  const a = requirePrincipal(ctx);
+  if (a.via !== 'session') throw new DomainError('FORBIDDEN', 'This route needs a signed-in session');
+  return a;
+};
+
+/** One guard per route: the caller's role must be one of these. */
+export const requireRole =
+  (...roles: Role[]) =>
+  async (ctx: Ctx, next: Next): Promise<void> => {
+    const a = requirePrincipal(ctx);
+    if (!roles.includes(a.role)) throw new DomainError('FORBIDDEN', `This needs the ${roles.join(' or ')} role`);
+    await next();
+  };

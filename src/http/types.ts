@@ -4,9 +4,9 @@ import { ParameterizedContext } from 'koa';
 import { Logger } from 'pino';
 import { Config } from '../config';
 import { CommandContext, RequestMeta } from '../commands/context';
-import { AccessClaims } from '../infra/jwt';
 import { CheckpointWaiter } from '../projections/waiter';
 import { Position } from '../eventstore/types';
+import type { ApiKeyVerifier, Principal } from './auth';
 
 export interface ReadinessCheck {
   name: string;
@@ -22,6 +22,7 @@ export interface HttpServices {
   redis: Redis;
   waiter: CheckpointWaiter;
   log: Logger;
+  apiKeys: ApiKeyVerifier;
   readiness(): Promise<ReadinessCheck[]>;
 }
 
@@ -29,7 +30,7 @@ export interface AppState {
   requestId: string;
   log: Logger;
   meta: RequestMeta;
-  auth?: AccessClaims;
+  auth?: Principal;
   retryAfter?: number;
 }
 

@@ -15,7 +15,7 @@ import { registerUser, requestPasswordReset, resendVerification, resetPassword, 
 import { UserId } from '../../events/user';
 import { findUserById, presentUser } from '../../projections/users';
 import { liveSessions, presentSession } from '../../projections/sessions';
-import { authenticate, requireAuth } from '../auth';
+import { authenticate, requireSession } from '../auth';
 import { emailOnlySchema, loginSchema, refreshSchema, registerSchema, resetPasswordSchema, tokenEmailSchema } from '../schemas';
 import { AppState, caughtUp, Ctx, HttpServices } from '../types';
 import { bodyOf, validate } from '../validate';
@@ -136,7 +136,7 @@ export function authRouter(svc: HttpServices): Router<AppState> {
       return;
     }
     await auth(ctx, async () => {
-      const a = requireAuth(ctx);
+      const a = requireSession(ctx);
       await caughtUp(svc, await endSession(svc.cmd, a.sub as UserId, a.sid, 'logout', ctx.state.meta));
       clearAuthCookies(ctx);
       ctx.body = { message: 'Logged out' };
@@ -144,20 +144,20 @@ export function authRouter(svc: HttpServices): Router<AppState> {
   });
 
   r.post('/logout-all', auth, async (ctx) => {
-    const a = requireAuth(ctx);
+    const a = requireSession(ctx);
     await caughtUp(svc, await endAllSessions(svc.cmd, a.sub as UserId, 'logout-all', ctx.state.meta));
     clearAuthCookies(ctx);
     ctx.body = { message: 'Logged out from all devices' };
   });
 
   r.get('/sessions', auth, async (ctx) => {
-    const a = requireAuth(ctx);
+    const a = requireSession(ctx);
     const rows = await liveSessions(svc.knex, a.sub);
     ctx.body = { data: rows.map((s) => presentSession(s, a.sid)) };
   });
 
   r.delete('/sessions/:id', auth, async (ctx) => {
-    const a = requireAuth(ctx);
+    const a = requireSession(ctx);
     const id = ctx.params.id;
     if (!uuidParam.test(id) || (await sessionOwner(svc.cmd, id)) !== a.sub) throw new DomainError('NOT_FOUND', 'Session not found');
     await caughtUp(svc, await endSession(svc.cmd, a.sub as UserId, id, 'revoked', ctx.state.meta));
@@ -165,7 +165,7 @@ export function authRouter(svc: HttpServices): Router<AppState> {
   });
 
   r.get('/me', auth, async (ctx) => {
-    const a = requireAuth(ctx);
+    const a = requireSession(ctx);
     const user = await findUserById(svc.knex, a.sub);
     if (!user || user.is_deleted) throw new DomainError('UNAUTHENTICATED', 'Authentication required');
     ctx.body = { user: presentUser(user), session: { id: a.sid, expiresAt: new Date(a.exp * 1000).toISOString() } };

@@ -5,7 +5,7 @@ import { changePassword, deactivateSelf, updateProfile } from '../../commands/us
 import { UserId } from '../../events/user';
 import { HistoryRow } from '../../projections/profile-history';
 import { findUserById, presentUser } from '../../projections/users';
-import { authenticate, requireAuth } from '../auth';
+import { authenticate, requireSession } from '../auth';
 import { paginate, parseList } from '../list';
 import { changePasswordSchema, deactivateSchema, profileUpdateSchema } from '../schemas';
 import { AppState, caughtUp, Ctx, HttpServices } from '../types';
@@ -43,7 +43,7 @@ export function profileRouter(svc: HttpServices): Router<AppState> {
   r.use(authenticate(svc));
 
   const current = async (ctx: Ctx) => {
-    const user = await findUserById(svc.knex, requireAuth(ctx).sub);
+    const user = await findUserById(svc.knex, requireSession(ctx).sub);
     if (!user || user.is_deleted) throw new DomainError('UNAUTHENTICATED', 'Authentication required');
     return user;
   };
@@ -66,7 +66,7 @@ export function profileRouter(svc: HttpServices): Router<AppState> {
     if (b.email !== undefined && !b.currentPassword) {
       throw new DomainError('VALIDATION_FAILED', 'currentPassword is required to change the email', [{ path: 'currentPassword', message: 'currentPassword is required when email changes' }]);
     }
-    const a = requireAuth(ctx);
+    const a = requireSession(ctx);
     const position = await updateProfile(
       svc.cmd,
       a.sub as UserId,
@@ -93,7 +93,7 @@ export function profileRouter(svc: HttpServices): Router<AppState> {
 
   r.put('/password', async (ctx) => {
     const b = validate(changePasswordSchema, bodyOf(ctx));
-    const a = requireAuth(ctx);
+    const a = requireSession(ctx);
     const s = await changePassword(svc.cmd, { userId: a.sub as UserId, sessionId: a.sid, currentPassword: b.currentPassword, newPassword: b.newPassword }, ctx.state.meta);
     await caughtUp(svc, s.position);
     setAuthCookies(svc, ctx, s);
@@ -102,7 +102,7 @@ export function profileRouter(svc: HttpServices): Router<AppState> {
 
   r.delete('/', async (ctx) => {
     const b = validate(deactivateSchema, bodyOf(ctx));
-    const a = requireAuth(ctx);
+    const a = requireSession(ctx);
     await caughtUp(svc, await deactivateSelf(svc.cmd, a.sub as UserId, b.currentPassword, ctx.state.meta));
     ctx.cookies.set('access_token', null, { path: '/' });
     ctx.cookies.set('refresh_token', null, { path: '/api/auth' });
@@ -110,7 +110,7 @@ export function profileRouter(svc: HttpServices): Router<AppState> {
   });
 
   r.get('/history', async (ctx) => {
-    ctx.body = await historyPage(svc, requireAuth(ctx).sub, ctx.query);
+    ctx.body = await historyPage(svc, requireSession(ctx).sub, ctx.query);
   });
 
   return r;
