@@ -47,7 +47,7 @@ export async function replayProjection(
     await knex.raw(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await knex.raw(`CREATE SCHEMA ${schema}`);
     await knex.transaction(async (trx) => {
-      await trx.raw(`SET LOCAL search_path TO ${schema}`);
+      await trx.raw(`SET LOCAL search_path TO ${schema}, public`);
       await projection.setup(trx);
     });
     await knex(CHECKPOINTS).where({ name: replayName }).delete();

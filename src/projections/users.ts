@@ -22,6 +22,7 @@ export interface UserRow {
   updated_by: string | null;
   created_at: Date;
   updated_at: Date;
+  search?: string;
 }
 
 const columnOf: Record<string, keyof UserRow> = {
@@ -36,10 +37,11 @@ const userIdOf = (e: RecordedEvent): string => e.streamId.slice('user-'.length);
 
 export const usersProjection: Projection = {
   name: 'users',
-  version: 1,
+  version: 2,
   tables: ['users'],
   async setup(db) {
     await db.raw(`
+      CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
       CREATE TABLE IF NOT EXISTS users (
         id uuid PRIMARY KEY,
         email text NOT NULL,
@@ -56,9 +58,12 @@ export const usersProjection: Projection = {
         created_by uuid,
         updated_by uuid,
         created_at timestamptz NOT NULL,
-        updated_at timestamptz NOT NULL
+        updated_at timestamptz NOT NULL,
+        -- What the admin list's q searches: one column, one trigram index.
+        search text GENERATED ALWAYS AS (lower(email || ' ' || coalesce(username, '') || ' ' || coalesce(first_name, '') || ' ' || coalesce(last_name, '') || ' ' || coalesce(name, ''))) STORED
       );
       CREATE INDEX IF NOT EXISTS users_email_idx ON users (email);
+      CREATE INDEX IF NOT EXISTS users_search_trgm_idx ON users USING gin (search gin_trgm_ops);
       CREATE INDEX IF NOT EXISTS users_username_idx ON users (lower(username));
       CREATE INDEX IF NOT EXISTS users_created_at_idx ON users (created_at, id);
       CREATE INDEX IF NOT EXISTS users_last_name_idx ON users (last_name, id);

@@ -1,0 +1,109 @@
+import Router from '@koa/router';
+import * as yup from 'yup';
+import { DomainError } from '../../commands/errors';
+import { endAllSessions } from '../../commands/session/sessions';
+import { changeRole, deactivateUser, restoreUser } from '../../commands/user/admin';
+import { Role, ROLES, UserId } from '../../events/user';
+import { liveSessions, presentSession } from '../../projections/sessions';
+import { findUserById, presentUser, UserRow } from '../../projections/users';
+import { authenticate, requireRole } from '../auth';
+import { paginate, parseList } from '../list';
+import { AppState, caughtUp, Ctx, HttpServices } from '../types';
+import { bodyOf, validate } from '../validate';
+import { historyPage } from './profile';
+
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** An id from the path, checked before it reaches SQL: anything but a UUID is simply not found. */
+export const idParam = (ctx: Ctx, what = 'User'): string => {
+  const id = ctx.params.id;
+  if (!id || !UUID.test(id)) throw new DomainError('NOT_FOUND', `${what} not found`);
+  return id.toLowerCase();
+};
+
+const roleSchema = yup.object({
+  role: yup
+    .string()
+    .trim()
+    .lowercase()
+    .max(32)
+    .oneOf([...ROLES], `role must be one of: ${ROLES.join(', ')}`)
+    .required(),
+});
+
+const listFilters = yup.object({
+  q: yup.string().trim().max(100).optional(),
+  role: yup.string().trim().lowercase().max(32).oneOf([...ROLES], `role must be one of: ${ROLES.join(', ')}`).optional(),
+  emailVerified: yup.boolean().optional(),
+  includeDeleted: yup.boolean().optional(),
+});
+
+const SORTS = { createdAt: 'created_at', email: 'email', lastName: 'last_name', lastLoginAt: 'last_login_at' };
+
+/** Escapes LIKE wildcards so `q` matches literally. */
+export const likePattern = (q: string): string => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+export function usersRouter(svc: HttpServices): Router<AppState> {
+  const r = new Router<AppState>({ prefix: '/api/users' });
+  r.use(authenticate(svc), requireRole('admin'));
+
+  const existing = async (ctx: Ctx): Promise<UserRow> => {
+    const user = await findUserById(svc.knex, idParam(ctx));
+    if (!user) throw new DomainError('NOT_FOUND', 'User not found');
+    return user;
+  };
+
+  r.get('/', async (ctx) => {
+    const q = parseList(ctx.query, SORTS, '-createdAt', listFilters);
+    const f = q.filters;
+    const base = svc.knex<UserRow>('users').select('*');
+    if (!f.includeDeleted) base.where('is_deleted', false);
+    if (f.role) base.where('role', f.role);
+    if (f.emailVerified !== undefined) base.where('email_verified', f.emailVerified);
+    if (f.q) {
+      base.where('search', 'like', likePattern(f.q.toLowerCase()));
+    }
+    ctx.body = await paginate<UserRow, ReturnType<typeof presentUser>>(base, q, presentUser);
+  });
+
+  r.get('/:id', async (ctx) => {
+    ctx.body = presentUser(await existing(ctx));
+  });
+
+  r.put('/:id/role', async (ctx) => {
+    const { role } = validate(roleSchema, bodyOf(ctx));
+    const user = await existing(ctx);
+    await caughtUp(svc, await changeRole(svc.cmd, user.id as UserId, role as Role, ctx.state.meta));
+    ctx.body = presentUser((await findUserById(svc.knex, user.id))!);
+  });
+
+  r.delete('/:id', async (ctx) => {
+    const user = await existing(ctx);
+    await caughtUp(svc, await deactivateUser(svc.cmd, user.id as UserId, ctx.state.meta));
+    ctx.body = { message: 'User deactivated (soft deleted)' };
+  });
+
+  r.put('/:id/restore', async (ctx) => {
+    const user = await existing(ctx);
+    await caughtUp(svc, await restoreUser(svc.cmd, user.id as UserId, ctx.state.meta));
+    ctx.body = { message: 'User restored', user: presentUser((await findUserById(svc.knex, user.id))!) };
+  });
+
+  r.get('/:id/history', async (ctx) => {
+    const user = await existing(ctx);
+    ctx.body = await historyPage(svc, user.id, ctx.query);
+  });
+
+  r.get('/:id/sessions', async (ctx) => {
+    const user = await existing(ctx);
+    ctx.body = { data: (await liveSessions(svc.knex, user.id)).map((s) => presentSession(s, null)) };
+  });
+
+  r.delete('/:id/sessions', async (ctx) => {
+    const user = await existing(ctx);
+    await caughtUp(svc, await endAllSessions(svc.cmd, user.id as UserId, 'revoked', ctx.state.meta));
+    ctx.status = 204;
+  });
+
+  return r;
+}
