@@ -133,7 +133,8 @@ export class ProjectionRunner {
   }
 
   private async acquireLock(): Promise<boolean> {
-    const client = new Client({ connectionString: this.o.connectionString });
+    // Named so operators (and the failover test) can see which process holds which projection.
+    const client = new Client({ connectionString: this.o.connectionString, application_name: `iam-projector:${process.pid}` });
     client.on('error', () => {
       // Losing the lock connection loses the lock; the checkpoint guard keeps batches correct.
       this.lockClient = null;

@@ -110,7 +110,7 @@ describe('a projector killed mid-run', () => {
 
     // A real projector process, small batches, killed with SIGKILL once it is part-way through.
     const root = path.resolve(__dirname, '../..');
-    const child = spawn(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), path.join(root, 'src/main.ts'), 'projector'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts'), 'projector'], {
       cwd: root,
       env: { ...process.env, NODE_ENV: 'test', DATABASE_URL: db.url, PROJECTION_BATCH_SIZE: '20', LOG_LEVEL: 'silent', DATA_DIR: path.join(root, '.data') },
       stdio: 'ignore',
