@@ -2,9 +2,19 @@ import { ClaimEvent, ClaimKind, claimStream } from '../events/claim';
 import { EventMetadata, EventStore, Expected, Position, WrongExpectedVersionError } from '../eventstore/types';
 import { asDomainEvent } from './handle';
 import { userStream } from '../events/user';
+import { serviceStream } from '../events/service';
+import { permissionStream } from '../events/permission';
 
 /** A claim left by a registration that crashed before its user stream was written. */
 const STALE_CLAIM_MS = 60_000;
+
+/** The stream whose existence shows that a claim was followed through by its owner. */
+const OWNER_STREAM: Record<ClaimKind, (ownerId: string) => string> = {
+  email: userStream,
+  username: userStream,
+  serviceName: serviceStream,
+  permissionName: permissionStream,
+};
 
 interface ClaimState {
   owner: string | null;
@@ -56,7 +66,7 @@ export async function claimValue(
       const stale =
         s.claimedAt !== null &&
         now.getTime() - Date.parse(s.claimedAt) > STALE_CLAIM_MS &&
-        !(await streamExists(store, userStream(s.owner)));
+        !(await streamExists(store, OWNER_STREAM[kind](s.owner)));
       if (!stale) return { ok: false, ownerId: s.owner };
       events.push({ type: 'ValueReleased', data: { kind, userId: s.owner, at: now.toISOString() } });
     }

@@ -2,6 +2,7 @@ import { Config } from '../config';
 import { EventMetadata, EventStore } from '../eventstore/types';
 import { AccessTokens } from '../infra/jwt';
 import { PasswordHasher } from '../infra/password-hasher';
+import { LoginThrottle } from '../infra/rate-limits';
 import { RevocationList } from '../infra/revocations';
 
 /** What the use-cases need from the outside world; built once in src/system.ts. */
@@ -11,6 +12,8 @@ export interface CommandContext {
   hasher: PasswordHasher;
   revocations: RevocationList;
   accessTokens: AccessTokens;
+  /** Failed sign-ins per account: progressive lockout, hourly cap. */
+  loginThrottle: LoginThrottle;
   clock: () => Date;
 }
 

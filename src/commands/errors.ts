@@ -16,6 +16,7 @@ export type DomainErrorCode =
   | 'REFRESH_TOKEN_ROTATED'
   | 'ACCOUNT_DEACTIVATED'
   | 'RATE_LIMITED'
+  | 'CSRF_REJECTED'
   | 'UNAVAILABLE';
 
 export interface FieldError {
@@ -30,6 +31,18 @@ export class DomainError extends Error {
     readonly errors?: FieldError[],
   ) {
     super(message);
+  }
+}
+
+/** Too many attempts: the answer says when to try again (HTTP `Retry-After`). */
+export class RateLimitedError extends DomainError {
+  constructor(
+    /** Which limit was hit, for the logs. */
+    readonly limit: string,
+    readonly retryAfterSeconds: number,
+    message = 'Too many requests; try again later',
+  ) {
+    super('RATE_LIMITED', message);
   }
 }
 

@@ -42,6 +42,16 @@ describe('loadConfig', () => {
       projectionBatchSize: 500,
       logLevel: 'info',
       trustProxy: false,
+      proxyHops: 0,
+      corsOrigins: [],
+      rateLimits: {
+        loginPerIp: { points: 30, durationSeconds: 60 },
+        registerPerIp: { points: 10, durationSeconds: 3600 },
+        refreshPerIp: { points: 60, durationSeconds: 60 },
+        emailPerIp: { points: 20, durationSeconds: 3600 },
+        emailPerAddress: { points: 5, durationSeconds: 3600 },
+        loginFailures: { lockAfter: 5, lockSeconds: 60, longLockAfter: 10, longLockSeconds: 900, maxPerHour: 100 },
+      },
       adminEmail: null,
       adminPassword: null,
     });
@@ -145,6 +155,41 @@ describe('loadConfig', () => {
     expect(c.trustProxy).toBe(true);
     expect(c.databaseUrl).toBe('postgres://db/x');
     expect(c.smtpUrl).toBeNull();
+  });
+
+  it('parses rate limits as <count>/<duration> with s, m, h or d', () => {
+    const c = loadConfig({ RATE_LIMIT_LOGIN_PER_IP: '5/30s', RATE_LIMIT_REGISTER_PER_IP: '3 / 2h', RATE_LIMIT_REFRESH_PER_IP: '7/90', RATE_LIMIT_EMAIL_PER_ADDRESS: '2/1d' }, GENERATED);
+    expect(c.rateLimits.loginPerIp).toEqual({ points: 5, durationSeconds: 30 });
+    expect(c.rateLimits.registerPerIp).toEqual({ points: 3, durationSeconds: 7200 });
+    expect(c.rateLimits.refreshPerIp).toEqual({ points: 7, durationSeconds: 90 });
+    expect(c.rateLimits.emailPerAddress).toEqual({ points: 2, durationSeconds: 86400 });
+  });
+
+  it.each([
+    ['RATE_LIMIT_LOGIN_PER_IP', '30'],
+    ['RATE_LIMIT_LOGIN_PER_IP', '0/1m'],
+    ['RATE_LIMIT_EMAIL_PER_IP', '10/1w'],
+    ['LOGIN_MAX_FAILURES_PER_HOUR', '101'],
+    ['LOGIN_LOCK_AFTER_FAILURES', '0'],
+    ['CORS_ORIGINS', '*'],
+    ['CORS_ORIGINS', 'https://app.example.com/path'],
+    ['CORS_ORIGINS', 'app.example.com'],
+    ['TRUST_PROXY', '11'],
+    ['TRUST_PROXY', 'sometimes'],
+  ])('%s=%s is a ConfigError naming it', (name, value) => {
+    expect(configError({ [name]: value }, GENERATED).message).toContain(name);
+  });
+
+  it('wants the long lockout to come after the short one', () => {
+    expect(configError({ LOGIN_LOCK_AFTER_FAILURES: '10', LOGIN_LONG_LOCK_AFTER_FAILURES: '10' }, GENERATED).message).toContain('LOGIN_LONG_LOCK_AFTER_FAILURES');
+  });
+
+  it('reads CORS_ORIGINS as a list and TRUST_PROXY as a switch or a number of proxies', () => {
+    const c = loadConfig({ CORS_ORIGINS: 'https://app.example.com, http://localhost:5173/', TRUST_PROXY: '2' }, GENERATED);
+    expect(c.corsOrigins).toEqual(['https://app.example.com', 'http://localhost:5173']);
+    expect(c).toMatchObject({ trustProxy: true, proxyHops: 2 });
+    expect(loadConfig({ TRUST_PROXY: 'true' }, GENERATED)).toMatchObject({ trustProxy: true, proxyHops: 1 });
+    expect(loadConfig({ TRUST_PROXY: '0' }, GENERATED)).toMatchObject({ trustProxy: false, proxyHops: 0 });
   });
 
   it('does not read process.env when given an env', () => {

@@ -89,6 +89,7 @@ async function startSession(
 /**
  * Password login. An unknown user costs a bcrypt compare against a dummy hash and fails with
  * the same error as a wrong password, so neither the answer nor its timing tells them apart.
+ * A locked account (too many failures, whatever the IP) is refused before any compare.
  */
 export async function login(
   ctx: CommandContext,
@@ -100,8 +101,15 @@ export async function login(
   const loaded = owner ? (await load(ctx.store, userStream(owner), userDecider)).state : null;
   // A claimed but unconfirmed new email (a pending change) is not a sign-in name yet.
   const user = loaded && 'email' in id && loaded.email !== normaliseEmail(id.email) ? null : loaded;
+  // Unknown names are throttled like accounts, so a lockout says nothing about existence.
+  const account = owner ? `user:${owner}` : 'email' in id ? `email:${normaliseEmail(id.email)}` : `username:${normaliseUsername(id.username)}`;
+  await ctx.loginThrottle.admit(account);
   const passwordMatches = await ctx.hasher.verify(input.password, user?.exists ? user.passwordHash : null);
-  if (!owner || !user || !user.exists || !passwordMatches) fail('INVALID_CREDENTIALS', 'Invalid credentials');
+  if (!owner || !user || !user.exists || !passwordMatches) {
+    await ctx.loginThrottle.failed(account);
+    fail('INVALID_CREDENTIALS', 'Invalid credentials');
+  }
+  await ctx.loginThrottle.succeeded(account);
   return startSession(ctx, owner as UserId, passwordMatches, input.deviceId ?? randomUUID(), meta);
 }
 

@@ -22,6 +22,8 @@ export interface RegisterInput {
   role?: Role;
   /** Accounts created by an operator (admin bootstrap) start verified. */
   verified?: boolean;
+  /** False when the address got its share of email: an existing owner is then not told (the answer is the same). */
+  notifyIfExisting?: boolean;
 }
 
 export type Registered =
@@ -44,6 +46,7 @@ export async function registerUser(ctx: CommandContext, input: RegisterInput, me
 
   const emailClaim = await claimValue(ctx.store, 'email', email, userId, meta, now);
   if (!emailClaim.ok) {
+    if (input.notifyIfExisting === false) return { outcome: 'existing', position: null };
     try {
       const noted = await handle(ctx.store, userStream(emailClaim.ownerId), userDecider, { type: 'NoteRegistrationAttempt', email, now: now.toISOString() }, meta);
       return { outcome: 'existing', position: noted.position };

@@ -12,10 +12,12 @@ import {
   SignedIn,
 } from '../../commands/session/sessions';
 import { registerUser, requestPasswordReset, resendVerification, resetPassword, verifyEmail } from '../../commands/user/account';
+import { normaliseEmail } from '../../events/claim';
 import { UserId } from '../../events/user';
 import { findUserById, presentUser } from '../../projections/users';
 import { liveSessions, presentSession } from '../../projections/sessions';
 import { authenticate, requireSession } from '../auth';
+import { perIp } from '../rate-limit';
 import { emailOnlySchema, loginSchema, refreshSchema, registerSchema, resetPasswordSchema, tokenEmailSchema } from '../schemas';
 import { AppState, caughtUp, Ctx, HttpServices } from '../types';
 import { bodyOf, validate } from '../validate';
@@ -26,6 +28,9 @@ const uuidParam = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 
 export function setAuthCookies(svc: HttpServices, ctx: Ctx, s: SignedIn): void {
   const secure = svc.config.env === 'production';
+  // TLS usually ends at a proxy in front: mark the cookies Secure even when this hop is plain HTTP
+  // (the cookies library would otherwise refuse to set them and the login would fail).
+  if (secure) ctx.cookies.secure = true;
   ctx.cookies.set('access_token', s.tokens.accessToken, {
     httpOnly: true,
     secure,
@@ -65,9 +70,12 @@ const identifierOf = (b: { email?: string; username?: string; login?: string }):
 export function authRouter(svc: HttpServices): Router<AppState> {
   const r = new Router<AppState>({ prefix: '/api/auth' });
   const auth = authenticate(svc);
+  const limits = svc.limits;
 
-  r.post('/register', async (ctx) => {
+  // Per-address email limits stay silent: a 429 there would tell who has an account.
+  r.post('/register', perIp(limits.registerPerIp), perIp(limits.emailPerIp), async (ctx) => {
     const b = validate(registerSchema, bodyOf(ctx));
+    const notifyIfExisting = await limits.mayEmail(normaliseEmail(b.email));
     const result = await registerUser(
       svc.cmd,
       {
@@ -78,6 +86,7 @@ export function authRouter(svc: HttpServices): Router<AppState> {
         lastName: b.lastName ?? null,
         name: b.name ?? null,
         profile: b.profile ?? null,
+        notifyIfExisting,
       },
       ctx.state.meta,
     );
@@ -101,14 +110,14 @@ export function authRouter(svc: HttpServices): Router<AppState> {
   r.get('/verify-email', (ctx) => verify(ctx, ctx.query));
   r.post('/verify-email', (ctx) => verify(ctx, bodyOf(ctx)));
 
-  r.post('/resend-verification', async (ctx) => {
+  r.post('/resend-verification', perIp(limits.emailPerIp), async (ctx) => {
     const b = validate(emailOnlySchema, bodyOf(ctx));
-    await resendVerification(svc.cmd, b.email, ctx.state.meta);
+    if (await limits.mayEmail(normaliseEmail(b.email))) await resendVerification(svc.cmd, b.email, ctx.state.meta);
     ctx.status = 202;
     ctx.body = { message: 'If that address has an unverified account, a new link is on its way.' };
   });
 
-  r.post('/login', async (ctx) => {
+  r.post('/login', perIp(limits.loginPerIp), async (ctx) => {
     const b = validate(loginSchema, bodyOf(ctx));
     const s = await login(svc.cmd, { identifier: identifierOf(b), password: b.password, deviceId: b.deviceId ?? null }, ctx.state.meta);
     ctx.body = await signedInBody(svc, ctx, s);
@@ -121,8 +130,8 @@ export function authRouter(svc: HttpServices): Router<AppState> {
     const s = await refresh(svc.cmd, token, ctx.state.meta);
     ctx.body = await signedInBody(svc, ctx, s);
   };
-  r.post('/token', refreshRoute);
-  r.post('/refresh', refreshRoute);
+  r.post('/token', perIp(limits.refreshPerIp), refreshRoute);
+  r.post('/refresh', perIp(limits.refreshPerIp), refreshRoute);
 
   r.post('/logout', async (ctx) => {
     const b = validate(refreshSchema, bodyOf(ctx));
@@ -171,9 +180,9 @@ export function authRouter(svc: HttpServices): Router<AppState> {
     ctx.body = { user: presentUser(user), session: { id: a.sid, expiresAt: new Date(a.exp * 1000).toISOString() } };
   });
 
-  r.post('/forgot-password', async (ctx) => {
+  r.post('/forgot-password', perIp(limits.emailPerIp), async (ctx) => {
     const b = validate(emailOnlySchema, bodyOf(ctx));
-    await requestPasswordReset(svc.cmd, b.email, ctx.state.meta);
+    if (await limits.mayEmail(normaliseEmail(b.email))) await requestPasswordReset(svc.cmd, b.email, ctx.state.meta);
     ctx.status = 202;
     ctx.body = { message: 'If that email has an account, a reset link is on its way.' };
   });

@@ -1,0 +1,51 @@
+import Router from '@koa/router';
+import * as yup from 'yup';
+import { AuditWithActor, presentAudit } from '../../projections/audit';
+import { authenticate, requireRole } from '../auth';
+import { paginate, parseList } from '../list';
+import { AppState, HttpServices } from '../types';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const instant = () => yup.string().datetime({ allowOffset: true, message: '${path} must be an ISO 8601 date-time' });
+
+const auditFilters = yup
+  .object({
+    userId: yup.string().trim().matches(UUID, '${path} must be a UUID').optional(),
+    actorId: yup.string().trim().matches(UUID, '${path} must be a UUID').optional(),
+    type: yup
+      .string()
+      .trim()
+      .max(64)
+      .matches(/^[A-Za-z][A-Za-z0-9]*$/, '${path} must be an event type name')
+      .optional(),
+    from: instant().optional(),
+    to: instant().optional(),
+  })
+  .test('range', 'from must not be after to', function (v) {
+    return !v.from || !v.to || Date.parse(v.from) <= Date.parse(v.to) ? true : this.createError({ path: 'to', message: 'to must not be before from' });
+  });
+
+/**
+ * The event log as audit entries (admins only; sessions only, an API key never reads it).
+ * `userId` matches events about that user (their stream, their sessions, their keys);
+ * `from` and `to` are inclusive.
+ */
+export function auditRouter(svc: HttpServices): Router<AppState> {
+  const r = new Router<AppState>({ prefix: '/api/audit' });
+  r.use(authenticate(svc), requireRole('admin'));
+
+  r.get('/', async (ctx) => {
+    const q = parseList(ctx.query, { at: 'l.at' }, '-at', auditFilters, 'l.seq');
+    const f = q.filters;
+    const base = svc.knex('audit_log as l').leftJoin('users as a', 'a.id', 'l.actor_id').select('l.*', 'a.email as actor_email');
+    if (f.userId) base.andWhere('l.subject_id', f.userId);
+    if (f.actorId) base.andWhere('l.actor_id', f.actorId);
+    if (f.type) base.andWhere('l.type', f.type);
+    if (f.from) base.andWhere('l.at', '>=', new Date(f.from));
+    if (f.to) base.andWhere('l.at', '<=', new Date(f.to));
+    ctx.body = await paginate<AuditWithActor, ReturnType<typeof presentAudit>>(base, q, presentAudit);
+  });
+
+  return r;
+}

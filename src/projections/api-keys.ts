@@ -1,0 +1,78 @@
+import { Knex } from 'knex';
+import { asDomainEvent } from '../commands/handle';
+import { ApiKeyEvent } from '../events/api-key';
+import { RecordedEvent } from '../eventstore/types';
+import { Projection } from './projection';
+
+/**
+ * API keys for listing. No hash here: authentication reads the key's own stream, never this table.
+ */
+export interface ApiKeyRow {
+  id: string;
+  owner_id: string;
+  name: string;
+  prefix: string;
+  permission_ids: string[];
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  created_at: Date;
+}
+
+export const apiKeysProjection: Projection = {
+  name: 'api_keys',
+  version: 1,
+  tables: ['api_keys'],
+  async setup(db) {
+    await db.raw(`
+      CREATE TABLE IF NOT EXISTS api_keys (
+        id uuid PRIMARY KEY,
+        owner_id uuid NOT NULL,
+        name text NOT NULL,
+        prefix text NOT NULL,
+        permission_ids uuid[] NOT NULL DEFAULT '{}',
+        expires_at timestamptz,
+        revoked_at timestamptz,
+        created_at timestamptz NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS api_keys_owner_idx ON api_keys (owner_id, created_at, id) WHERE revoked_at IS NULL;
+    `);
+  },
+  handles: ['ApiKeyCreated', 'ApiKeyRevoked'],
+  async apply(r: RecordedEvent, trx: Knex.Transaction) {
+    const e = asDomainEvent<ApiKeyEvent>(r);
+    const id = r.streamId.slice('apiKey-'.length);
+    switch (e.type) {
+      case 'ApiKeyCreated':
+        await trx('api_keys')
+          .insert({
+            id,
+            owner_id: e.data.ownerId,
+            name: e.data.name,
+            prefix: e.data.prefix,
+            permission_ids: e.data.permissionIds,
+            expires_at: e.data.expiresAt,
+            created_at: e.data.createdAt,
+          })
+          .onConflict('id')
+          .ignore();
+        return;
+      case 'ApiKeyRevoked':
+        await trx('api_keys').where({ id }).whereNull('revoked_at').update({ revoked_at: e.data.at });
+        return;
+    }
+  },
+};
+
+/** A key as its owner sees it: never the key, never its hash. */
+export const presentApiKey = (k: ApiKeyRow) => ({
+  id: k.id,
+  name: k.name,
+  prefix: k.prefix,
+  permissionIds: k.permission_ids,
+  expiresAt: k.expires_at,
+  expired: k.expires_at !== null && k.expires_at.getTime() <= Date.now(),
+  createdAt: k.created_at,
+});
+
+/** The owner's keys that were not revoked (expired ones stay listed, marked, until revoked). */
+export const liveApiKeysOf = (db: Knex, ownerId: string): Knex.QueryBuilder => db('api_keys').where({ owner_id: ownerId }).whereNull('revoked_at');

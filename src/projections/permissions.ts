@@ -1,0 +1,197 @@
+import { Knex } from 'knex';
+import { asDomainEvent } from '../commands/handle';
+import { PermissionEvent, UserGrantsEvent } from '../events/permission';
+import { ServiceEvent } from '../events/service';
+import { RecordedEvent } from '../eventstore/types';
+import { Projection } from './projection';
+import { trigramOps } from './services';
+
+/**
+ * Permissions and their services (the seed's `permissions` and `permission_services`), and
+ * the grants of permissions to users (`user_permissions`). A deleted permission's rows go,
+ * with its links and grants; a deleted service's links go, so no permission lists it any more.
+ * Service names are not copied here: reads join `services`.
+ */
+export interface PermissionRow {
+  id: string;
+  name: string;
+  created_by: string | null;
+  updated_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface ServiceRef {
+  id: string;
+  name: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const permissionIdOf = (r: RecordedEvent): string => r.streamId.slice('permission-'.length);
+
+async function linkServices(trx: Knex.Transaction, permissionId: string, serviceIds: readonly string[], r: RecordedEvent): Promise<void> {
+  if (serviceIds.length === 0) return;
+  const actor = r.metadata.actorId ?? null;
+  await trx('permission_services')
+    .insert(
+      serviceIds.map((serviceId) => ({
+        permission_id: permissionId,
+        service_id: serviceId,
+        created_by: actor,
+        updated_by: actor,
+        created_at: r.createdAt,
+        updated_at: r.createdAt,
+      })),
+    )
+    .onConflict(['permission_id', 'service_id'])
+    .ignore();
+}
+
+export const permissionsProjection: Projection = {
+  name: 'permissions',
+  version: 1,
+  tables: ['permissions', 'permission_services', 'user_permissions'],
+  async setup(db) {
+    await db.raw(`
+      CREATE TABLE IF NOT EXISTS permissions (
+        id uuid PRIMARY KEY,
+        name text NOT NULL,
+        created_by uuid,
+        updated_by uuid,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS permissions_name_idx ON permissions (name, id);
+      CREATE INDEX IF NOT EXISTS permissions_lower_name_idx ON permissions (lower(name));
+      CREATE INDEX IF NOT EXISTS permissions_created_at_idx ON permissions (created_at, id);
+      CREATE INDEX IF NOT EXISTS permissions_updated_at_idx ON permissions (updated_at, id);
+
+      CREATE TABLE IF NOT EXISTS permission_services (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        permission_id uuid NOT NULL,
+        service_id uuid NOT NULL,
+        created_by uuid,
+        updated_by uuid,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        UNIQUE (permission_id, service_id)
+      );
+      CREATE INDEX IF NOT EXISTS permission_services_service_idx ON permission_services (service_id, permission_id);
+
+      CREATE TABLE IF NOT EXISTS user_permissions (
+        user_id uuid NOT NULL,
+        permission_id uuid NOT NULL,
+        created_at timestamptz NOT NULL,
+        PRIMARY KEY (user_id, permission_id)
+      );
+      CREATE INDEX IF NOT EXISTS user_permissions_permission_idx ON user_permissions (permission_id);
+    `);
+    const ops = await trigramOps(db);
+    if (ops) await db.raw(`CREATE INDEX IF NOT EXISTS permissions_name_trgm_idx ON permissions USING gin (name ${ops})`);
+  },
+  handles: ['PermissionCreated', 'PermissionUpdated', 'PermissionDeleted', 'ServiceDeleted', 'UserPermissionsSet'],
+  async apply(r: RecordedEvent, trx: Knex.Transaction) {
+    if (r.streamId.startsWith('service-')) {
+      const e = asDomainEvent<ServiceEvent>(r);
+      if (e.type === 'ServiceDeleted') await trx('permission_services').where({ service_id: r.streamId.slice('service-'.length) }).delete();
+      return;
+    }
+    if (r.streamId.startsWith('userGrants-')) {
+      const e = asDomainEvent<UserGrantsEvent>(r);
+      const userId = r.streamId.slice('userGrants-'.length);
+      const ids = e.data.permissionIds;
+      await trx('user_permissions').where({ user_id: userId }).whereNotIn('permission_id', ids).delete();
+      if (ids.length) {
+        await trx('user_permissions')
+          .insert(ids.map((permission_id) => ({ user_id: userId, permission_id, created_at: r.createdAt })))
+          .onConflict(['user_id', 'permission_id'])
+          .ignore();
+      }
+      return;
+    }
+    const e = asDomainEvent<PermissionEvent>(r);
+    const id = permissionIdOf(r);
+    const actor = r.metadata.actorId ?? null;
+    switch (e.type) {
+      case 'PermissionCreated':
+        await trx('permissions')
+          .insert({ id, name: e.data.name, created_by: actor, updated_by: actor, created_at: r.createdAt, updated_at: r.createdAt })
+          .onConflict('id')
+          .ignore();
+        await linkServices(trx, id, e.data.serviceIds, r);
+        return;
+      case 'PermissionUpdated': {
+        const patch: Partial<PermissionRow> = { updated_by: actor, updated_at: r.createdAt };
+        if (e.data.name !== undefined) patch.name = e.data.name;
+        await trx('permissions').where({ id }).update(patch);
+        const serviceIds = e.data.serviceIds;
+        if (serviceIds !== undefined) {
+          await trx('permission_services').where({ permission_id: id }).whereNotIn('service_id', serviceIds).delete();
+          await linkServices(trx, id, serviceIds, r);
+        }
+        return;
+      }
+      case 'PermissionDeleted':
+        await trx('permission_services').where({ permission_id: id }).delete();
+        await trx('user_permissions').where({ permission_id: id }).delete();
+        await trx('permissions').where({ id }).delete();
+        return;
+    }
+  },
+};
+
+/** The services of each permission, by permission id, sorted by name (deleted ones are gone). */
+export async function servicesOf(db: Knex, permissionIds: readonly string[]): Promise<Map<string, ServiceRef[]>> {
+  const byPermission = new Map<string, ServiceRef[]>(permissionIds.map((id) => [id, []]));
+  if (permissionIds.length === 0) return byPermission;
+  const rows: { permission_id: string; id: string; name: string }[] = await db('permission_services as ps')
+    .join('services as s', 's.id', 'ps.service_id')
+    .whereIn('ps.permission_id', permissionIds)
+    .select('ps.permission_id', 's.id', 's.name')
+    .orderBy([{ column: 's.name' }, { column: 's.id' }]);
+  for (const row of rows) byPermission.get(row.permission_id)?.push({ id: row.id, name: row.name });
+  return byPermission;
+}
+
+/** The permission as API.md returns it. */
+export const presentPermission = (p: PermissionRow, services: ServiceRef[]) => ({
+  id: p.id,
+  name: p.name,
+  services,
+  createdBy: p.created_by,
+  updatedBy: p.updated_by,
+  createdAt: p.created_at,
+  updatedAt: p.updated_at,
+});
+
+export type PresentedPermission = ReturnType<typeof presentPermission>;
+
+/** Presents rows with their services, in one query for all of them. */
+export async function presentPermissions(db: Knex, rows: readonly PermissionRow[]): Promise<PresentedPermission[]> {
+  const services = await servicesOf(
+    db,
+    rows.map((p) => p.id),
+  );
+  return rows.map((p) => presentPermission(p, services.get(p.id) ?? []));
+}
+
+export async function findPermissionById(db: Knex, id: string): Promise<PresentedPermission | undefined> {
+  const row = await db<PermissionRow>('permissions').where({ id }).first();
+  return row ? (await presentPermissions(db, [row]))[0] : undefined;
+}
+
+/** The permissions granted to a user, each with its services: `{ id, name, services }`, by name. */
+export async function permissionsOfUser(db: Knex, userId: string): Promise<{ id: string; name: string; services: ServiceRef[] }[]> {
+  if (!UUID.test(userId)) return [];
+  const rows: { id: string; name: string }[] = await db('user_permissions as up')
+    .join('permissions as p', 'p.id', 'up.permission_id')
+    .where('up.user_id', userId)
+    .select('p.id', 'p.name')
+    .orderBy([{ column: 'p.name' }, { column: 'p.id' }]);
+  const services = await servicesOf(
+    db,
+    rows.map((p) => p.id),
+  );
+  return rows.map((p) => ({ id: p.id, name: p.name, services: services.get(p.id) ?? [] }));
+}
