@@ -15,6 +15,7 @@ import { seedAtStart } from './commands/seed';
 import { HttpServices, ReadinessCheck } from './http/types';
 import { AccessTokens } from './infra/jwt';
 import { PasswordHasher } from './infra/password-hasher';
+import { LoginThrottle, RequestLimits } from './infra/rate-limits';
 import { RevocationList } from './infra/revocations';
 import { positionOf, readCheckpoints } from './projections/checkpoints';
 import { PROJECTIONS } from './projections';
@@ -73,7 +74,15 @@ export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole
   const queues = new Queues({ redisUrl: config.redisUrl, prefix: config.redisPrefix, attempts: options.jobAttempts, backoffMs: options.jobBackoffMs });
   const hasher = new PasswordHasher(config.bcryptCost);
   const revocations = new RevocationList(redis, config.redisPrefix, config.jwt.accessTtlSeconds + 60);
-  const cmd: CommandContext = { config, store, hasher, revocations, accessTokens: new AccessTokens(config.jwt), clock: () => new Date() };
+  const cmd: CommandContext = {
+    config,
+    store,
+    hasher,
+    revocations,
+    accessTokens: new AccessTokens(config.jwt),
+    loginThrottle: new LoginThrottle(redis, config.redisPrefix, config.rateLimits.loginFailures),
+    clock: () => new Date(),
+  };
 
   const waiter = new CheckpointWaiter(knex, databaseUrl, PROJECTIONS.map((p) => p.name), log);
   let projector: Projector | null = null;
@@ -92,7 +101,7 @@ export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole
   let workers: Worker[] = [];
   let mailer: Mailer | null = null;
   if (roles.has('worker')) {
-    mailer = options.mailer ?? createMailer(config.smtpUrl, config.mailFrom, log);
+    mailer = options.mailer ?? createMailer(config.smtpUrl, config.mailFrom, log, { logContent: config.env !== 'production' });
     workers = startProcessors({
       settings: queues.settings,
       redis,
@@ -117,6 +126,7 @@ export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole
       waiter,
       log,
       apiKeys: createApiKeyVerifier(cmd),
+      limits: new RequestLimits(redis, config.redisPrefix, config.rateLimits),
       readiness: () => readiness(knex, redis, store),
     };
     await seedAtStart(cmd);

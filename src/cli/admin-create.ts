@@ -1,8 +1,10 @@
 import Redis from 'ioredis';
+import { passwordProblem } from '../commands/password-policy';
 import { createAdmin } from '../commands/user/admin-bootstrap';
 import { PostgresEventStore } from '../eventstore/postgres';
 import { AccessTokens } from '../infra/jwt';
 import { PasswordHasher } from '../infra/password-hasher';
+import { LoginThrottle } from '../infra/rate-limits';
 import { RevocationList } from '../infra/revocations';
 import { createEventStore } from '../system';
 import { cliEnv, wantsHelp } from './common';
@@ -29,8 +31,9 @@ async function main(): Promise<void> {
     console.error(`--email and --password are required.\n\n${HELP}`);
     process.exit(2);
   }
-  if (password.length < 8 || password.length > 128) {
-    console.error('The password must be 8 to 128 characters.');
+  const problem = passwordProblem(password, 'The password');
+  if (problem) {
+    console.error(`${problem}.`);
     process.exit(2);
   }
   const { config, cleanup } = await cliEnv();
@@ -41,7 +44,15 @@ async function main(): Promise<void> {
   try {
     if (store instanceof PostgresEventStore) await store.migrate();
     const r = await createAdmin(
-      { config, store, hasher, revocations: new RevocationList(redis, config.redisPrefix, 60), accessTokens: new AccessTokens(config.jwt), clock: () => new Date() },
+      {
+        config,
+        store,
+        hasher,
+        revocations: new RevocationList(redis, config.redisPrefix, 60),
+        accessTokens: new AccessTokens(config.jwt),
+        loginThrottle: new LoginThrottle(redis, config.redisPrefix, config.rateLimits.loginFailures),
+        clock: () => new Date(),
+      },
       email,
       password,
     );

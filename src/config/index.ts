@@ -40,9 +40,42 @@ export interface Config {
   readYourWritesTimeoutMs: number;
   projectionBatchSize: number;
   logLevel: string;
+  /** Take the client IP from X-Forwarded-For, as added by this many proxies in front (0: never). */
   trustProxy: boolean;
+  proxyHops: number;
+  /** Origins (scheme://host[:port]) allowed to call the API from a browser, with credentials. */
+  corsOrigins: string[];
+  rateLimits: RateLimits;
   adminEmail: string | null;
   adminPassword: string | null;
+}
+
+/** `points` requests per `durationSeconds`, counted in fixed windows in Redis. */
+export interface Rate {
+  points: number;
+  durationSeconds: number;
+}
+
+export interface RateLimits {
+  /** Sign-in attempts (any outcome) from one IP. */
+  loginPerIp: Rate;
+  registerPerIp: Rate;
+  refreshPerIp: Rate;
+  /** Requests that send an email (registration, verification resend, forgot-password) from one IP. */
+  emailPerIp: Rate;
+  /** Emails to one address; past this the request answers the same but sends nothing. */
+  emailPerAddress: Rate;
+  /** Failed sign-ins per account, whatever the IP. */
+  loginFailures: {
+    /** Consecutive failures that lock the account for `lockSeconds`. */
+    lockAfter: number;
+    lockSeconds: number;
+    /** Consecutive failures that lock it for `longLockSeconds`. */
+    longLockAfter: number;
+    longLockSeconds: number;
+    /** Failures in an hour, successful sign-ins or not, after which the account is locked for an hour. */
+    maxPerHour: number;
+  };
 }
 
 export type Env = Record<string, string | undefined>;
@@ -58,6 +91,49 @@ const flag = (name: string) =>
     .string()
     .optional()
     .test('boolean', `${name} must be one of ${[...TRUE, ...FALSE].join(', ')}`, (v) => v === undefined || v === '' || [...TRUE, ...FALSE].includes(v.toLowerCase()));
+
+const DURATION_UNITS: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86400 };
+const RATE = /^(\d{1,7})\s*\/\s*(\d{1,7})\s*([smhd]?)$/;
+
+/** `"30/1m"`: 30 per minute; units s, m, h, d (none: seconds). */
+export const parseRate = (v: string): Rate | null => {
+  const m = RATE.exec(v.trim());
+  if (!m) return null;
+  const rate = { points: Number(m[1]), durationSeconds: Number(m[2]) * DURATION_UNITS[m[3]] };
+  return rate.points >= 1 && rate.durationSeconds >= 1 ? rate : null;
+};
+
+const rate = (name: string, dflt: string) =>
+  yup
+    .string()
+    .trim()
+    .default(dflt)
+    .test('rate', `${name} must be "<count>/<duration>", e.g. 30/1m (units s, m, h, d)`, (v) => parseRate(v) !== null);
+
+/** An origin exactly as a browser sends it in `Origin`: scheme, host and port, nothing else. */
+const isOrigin = (v: string): boolean => {
+  try {
+    const u = new URL(v);
+    return ['http:', 'https:'].includes(u.protocol) && u.origin === v;
+  } catch {
+    return false;
+  }
+};
+
+const originsOf = (v: string | undefined): string[] =>
+  (v ?? '')
+    .split(',')
+    .map((o) => o.trim().replace(/\/+$/, ''))
+    .filter(Boolean);
+
+const MAX_PROXY_HOPS = 10;
+
+/** TRUST_PROXY: a switch (true means one proxy) or the number of proxies in front. */
+const proxyHopsOf = (v: string | undefined): number => {
+  if (v === undefined || v === '') return 0;
+  if (/^\d+$/.test(v) && !TRUE.includes(v) && !FALSE.includes(v)) return Number(v);
+  return TRUE.includes(v.toLowerCase()) ? 1 : 0;
+};
 
 const schema = yup.object({
   NODE_ENV: yup.string().oneOf(['development', 'production', 'test']).default('development'),
@@ -99,7 +175,37 @@ const schema = yup.object({
   READ_YOUR_WRITES_TIMEOUT_MS: yup.number().integer().min(0).max(60000).default(5000),
   PROJECTION_BATCH_SIZE: yup.number().integer().min(1).max(10000).default(500),
   LOG_LEVEL: yup.string().oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  TRUST_PROXY: flag('TRUST_PROXY'),
+  TRUST_PROXY: yup
+    .string()
+    .optional()
+    .test(
+      'trust-proxy',
+      `TRUST_PROXY must be one of ${[...TRUE, ...FALSE].join(', ')} or the number of proxies in front (1-${MAX_PROXY_HOPS})`,
+      (v) => v === undefined || v === '' || [...TRUE, ...FALSE].includes(v.toLowerCase()) || (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= MAX_PROXY_HOPS),
+    ),
+  CORS_ORIGINS: yup
+    .string()
+    .optional()
+    .test('origins', 'CORS_ORIGINS must be a comma-separated list of origins such as https://app.example.com (no path, no wildcard)', (v) => originsOf(v).every(isOrigin)),
+  RATE_LIMIT_LOGIN_PER_IP: rate('RATE_LIMIT_LOGIN_PER_IP', '30/1m'),
+  RATE_LIMIT_REGISTER_PER_IP: rate('RATE_LIMIT_REGISTER_PER_IP', '10/1h'),
+  RATE_LIMIT_REFRESH_PER_IP: rate('RATE_LIMIT_REFRESH_PER_IP', '60/1m'),
+  RATE_LIMIT_EMAIL_PER_IP: rate('RATE_LIMIT_EMAIL_PER_IP', '20/1h'),
+  RATE_LIMIT_EMAIL_PER_ADDRESS: rate('RATE_LIMIT_EMAIL_PER_ADDRESS', '5/1h'),
+  LOGIN_LOCK_AFTER_FAILURES: yup.number().integer().min(1).max(1000).default(5),
+  LOGIN_LOCK_SECONDS: yup.number().integer().min(1).max(86400).default(60),
+  LOGIN_LONG_LOCK_AFTER_FAILURES: yup
+    .number()
+    .integer()
+    .min(2)
+    .max(1000)
+    .default(10)
+    .test('after-short', 'LOGIN_LONG_LOCK_AFTER_FAILURES must be greater than LOGIN_LOCK_AFTER_FAILURES', function (v) {
+      return v > (this.parent as { LOGIN_LOCK_AFTER_FAILURES: number }).LOGIN_LOCK_AFTER_FAILURES;
+    }),
+  LOGIN_LONG_LOCK_SECONDS: yup.number().integer().min(1).max(7 * 86400).default(900),
+  // NIST SP 800-63B 5.2.2: no more than 100 consecutive failed attempts on one account.
+  LOGIN_MAX_FAILURES_PER_HOUR: yup.number().integer().min(1).max(100).default(100),
   ADMIN_EMAIL: yup.string().email().optional(),
   ADMIN_PASSWORD: yup.string().optional(),
 });
@@ -174,7 +280,23 @@ export function loadConfig(env: Env = process.env, secrets?: { jwtSecret: string
     readYourWritesTimeoutMs: v.READ_YOUR_WRITES_TIMEOUT_MS,
     projectionBatchSize: v.PROJECTION_BATCH_SIZE,
     logLevel: v.LOG_LEVEL,
-    trustProxy: bool(v.TRUST_PROXY, false),
+    trustProxy: proxyHopsOf(v.TRUST_PROXY) > 0,
+    proxyHops: proxyHopsOf(v.TRUST_PROXY),
+    corsOrigins: originsOf(v.CORS_ORIGINS),
+    rateLimits: {
+      loginPerIp: parseRate(v.RATE_LIMIT_LOGIN_PER_IP)!,
+      registerPerIp: parseRate(v.RATE_LIMIT_REGISTER_PER_IP)!,
+      refreshPerIp: parseRate(v.RATE_LIMIT_REFRESH_PER_IP)!,
+      emailPerIp: parseRate(v.RATE_LIMIT_EMAIL_PER_IP)!,
+      emailPerAddress: parseRate(v.RATE_LIMIT_EMAIL_PER_ADDRESS)!,
+      loginFailures: {
+        lockAfter: v.LOGIN_LOCK_AFTER_FAILURES,
+        lockSeconds: v.LOGIN_LOCK_SECONDS,
+        longLockAfter: v.LOGIN_LONG_LOCK_AFTER_FAILURES,
+        longLockSeconds: v.LOGIN_LONG_LOCK_SECONDS,
+        maxPerHour: v.LOGIN_MAX_FAILURES_PER_HOUR,
+      },
+    },
     adminEmail: v.ADMIN_EMAIL || null,
     adminPassword: v.ADMIN_PASSWORD || null,
   };

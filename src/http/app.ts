@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import Koa, { Next } from 'koa';
 import { HttpMethodEnum, koaBody } from 'koa-body';
+import { corsFor, csrfGuard, securityHeaders } from './browser-safety';
+import { sanitiseBody } from './json-body';
 import { problemMiddleware, sendProblem } from './problem';
 import { routers } from './routes';
 import { AppState, Ctx, HttpServices } from './types';
@@ -9,9 +11,14 @@ const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 const hasBody = (ctx: Ctx): boolean => Number(ctx.get('content-length') || 0) > 0 || ctx.get('transfer-encoding') !== '';
 
-/** The Koa application: request context, problem+json errors, JSON bodies only, routers. */
+/**
+ * The Koa application: request context and log line, security headers, CORS, problem+json
+ * errors, CSRF guard, JSON bodies only (64 KiB, prototype keys removed), routers.
+ */
 export function createApp(svc: HttpServices): Koa<AppState> {
-  const app = new Koa<AppState>({ proxy: svc.config.trustProxy });
+  // Behind N proxies, the client is the N-th address from the right of X-Forwarded-For: anything
+  // left of it was written by the client and could be anything (e.g. to dodge a rate limit).
+  const app = new Koa<AppState>({ proxy: svc.config.trustProxy, maxIpsCount: svc.config.proxyHops });
 
   app.use(async (ctx: Ctx, next: Next) => {
     const given = ctx.get('x-request-id');
@@ -25,11 +32,15 @@ export function createApp(svc: HttpServices): Koa<AppState> {
       await next();
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      // The path only: never the query string (verification links carry tokens), a header or a body.
       ctx.state.log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
     }
   });
 
+  app.use(securityHeaders());
+  app.use(corsFor(svc.config));
   app.use(problemMiddleware);
+  app.use(csrfGuard(svc.config));
 
   app.use(async (ctx: Ctx, next: Next) => {
     if (BODY_METHODS.has(ctx.method) && hasBody(ctx) && !ctx.is('application/json', 'application/*+json')) {
@@ -50,6 +61,7 @@ export function createApp(svc: HttpServices): Koa<AppState> {
       parsedMethods: [HttpMethodEnum.POST, HttpMethodEnum.PUT, HttpMethodEnum.PATCH, HttpMethodEnum.DELETE],
     }),
   );
+  app.use(sanitiseBody);
 
   for (const router of routers(svc)) {
     app.use(router.routes());

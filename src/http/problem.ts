@@ -1,6 +1,6 @@
 import { Context, Next } from 'koa';
 import { ValidationError } from 'yup';
-import { DomainError, DomainErrorCode, FieldError } from '../commands/errors';
+import { DomainError, DomainErrorCode, FieldError, RateLimitedError } from '../commands/errors';
 
 /** The one place where a domain error code becomes an HTTP status (RFC 9457 problem details). */
 const STATUS: Record<DomainErrorCode, number> = {
@@ -17,6 +17,7 @@ const STATUS: Record<DomainErrorCode, number> = {
   REFRESH_TOKEN_ROTATED: 401,
   ACCOUNT_DEACTIVATED: 403,
   RATE_LIMITED: 429,
+  CSRF_REJECTED: 403,
   UNAVAILABLE: 503,
 };
 
@@ -86,7 +87,11 @@ export async function problemMiddleware(ctx: Context, next: Next): Promise<void>
     if (err instanceof DomainError) {
       const status = STATUS[err.code];
       sendProblem(ctx, status, err.code, err.message, err.errors);
-      if (err.code === 'RATE_LIMITED' && typeof ctx.state.retryAfter === 'number') ctx.set('Retry-After', String(ctx.state.retryAfter));
+      if (err instanceof RateLimitedError) {
+        ctx.set('Retry-After', String(err.retryAfterSeconds));
+        ctx.state.log?.warn({ limit: err.limit, ip: ctx.ip, retryAfter: err.retryAfterSeconds }, 'rate limited');
+      }
+      if (err.code === 'CSRF_REJECTED') ctx.state.log?.warn({ origin: ctx.get('origin') || null }, 'cross-site request refused');
       return;
     }
     if (err instanceof ValidationError) {

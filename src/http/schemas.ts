@@ -1,16 +1,36 @@
 import * as yup from 'yup';
+import { passwordProblem } from '../commands/password-policy';
 
 /** Request schemas shared by routes (and, later, the OpenAPI document). */
 const MAX_EMAIL = 254;
+
+/**
+ * A pattern test that runs only on strings within `max`. yup runs every test of a field even
+ * after `.max()` failed, so an uncapped pattern would still see a 64 KiB string; the length
+ * error is reported by `.max()`.
+ */
+const capped = (max: number, re: RegExp, message: string) => [
+  'pattern',
+  message,
+  (v: string | undefined) => v === undefined || v === null || v.length > max || re.test(v),
+] as const;
+
+// Linear: the domain's labels cannot contain the dot that separates them, so nothing backtracks.
+const EMAIL = /^[^\s@]+@[^\s@.]+(?:\.[^\s@.]+)+$/;
 
 export const email = () =>
   yup
     .string()
     .trim()
     .max(MAX_EMAIL)
-    .matches(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, { message: '${path} must be a valid email' });
+    .test(...capped(MAX_EMAIL, EMAIL, '${path} must be a valid email'));
 
-export const password = () => yup.string().min(8, '${path} must be at least 8 characters').max(128, '${path} must be at most 128 characters');
+/** A new password (registration, reset, change): see src/commands/password-policy.ts. */
+export const password = () =>
+  yup.string().test('password-policy', '${path} is not an acceptable password', function (v) {
+    const problem = v === undefined || v === null ? null : passwordProblem(v, this.path);
+    return problem === null || this.createError({ message: problem });
+  });
 
 export const username = () =>
   yup
@@ -18,7 +38,7 @@ export const username = () =>
     .trim()
     .min(3)
     .max(32)
-    .matches(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: '${path} may contain letters, digits, dot, dash and underscore' });
+    .test(...capped(32, /^[A-Za-z0-9][A-Za-z0-9._-]*$/, '${path} may contain letters, digits, dot, dash and underscore'));
 
 export const personName = () => yup.string().trim().max(100);
 

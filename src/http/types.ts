@@ -6,6 +6,7 @@ import { Config } from '../config';
 import { CommandContext, RequestMeta } from '../commands/context';
 import { CheckpointWaiter } from '../projections/waiter';
 import { Position } from '../eventstore/types';
+import { RequestLimits } from '../infra/rate-limits';
 import type { ApiKeyVerifier, Principal } from './auth';
 
 export interface ReadinessCheck {
@@ -23,6 +24,8 @@ export interface HttpServices {
   waiter: CheckpointWaiter;
   log: Logger;
   apiKeys: ApiKeyVerifier;
+  /** Per-IP and per-address rate limits. */
+  limits: RequestLimits;
   readiness(): Promise<ReadinessCheck[]>;
 }
 
@@ -31,7 +34,6 @@ export interface AppState {
   log: Logger;
   meta: RequestMeta;
   auth?: Principal;
-  retryAfter?: number;
 }
 
 export type Ctx = ParameterizedContext<AppState>;

@@ -1,5 +1,17 @@
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
+
+/** The form every password is hashed and compared in, so the same text typed on any device matches. */
+export const normalisePassword = (password: string): string => password.normalize('NFKC');
+
+/**
+ * What bcrypt is given: base64(SHA-256(NFKC(password))), 44 ASCII characters. bcrypt reads only
+ * the first 72 bytes of its input, so hashing first makes every character count (a 128-character
+ * password of multi-byte characters is up to 512 bytes) and never truncates silently; base64
+ * keeps NUL bytes, where bcrypt implementations stop, out of its input.
+ */
+export const prehash = (password: string): string => createHash('sha256').update(normalisePassword(password), 'utf8').digest('base64');
 
 /**
  * bcryptjs in a pool of worker threads, so a storm of logins keeps the event loop free for
@@ -77,11 +89,11 @@ export class PasswordHasher {
   }
 
   hash(password: string): Promise<string> {
-    return this.run<string>({ op: 'hash', password, cost: this.cost });
+    return this.run<string>({ op: 'hash', password: prehash(password), cost: this.cost });
   }
 
   compare(password: string, hash: string): Promise<boolean> {
-    return this.run<boolean>({ op: 'compare', password, hash });
+    return this.run<boolean>({ op: 'compare', password: prehash(password), hash });
   }
 
   /** Compares against the user's hash, or against a dummy one when there is no user. */

@@ -13,12 +13,17 @@ export interface Mailer {
   close(): void;
 }
 
-/** SMTP_URL set: real SMTP. Unset: the message is written to the log (development). */
-export function createMailer(smtpUrl: string | null, from: string, log: Logger): Mailer {
+/**
+ * SMTP_URL set: real SMTP. Unset: the message is written to the log (development). With
+ * `logContent` false (production) only its recipient and subject are: a body carries one-time
+ * links, which must not reach a log.
+ */
+export function createMailer(smtpUrl: string | null, from: string, log: Logger, opts: { logContent: boolean }): Mailer {
   if (!smtpUrl) {
     return {
       async send(mail) {
-        log.info({ mail: { to: mail.to, subject: mail.subject, text: mail.text } }, 'email (SMTP_URL not set, logged instead of sent)');
+        const logged = opts.logContent ? { to: mail.to, subject: mail.subject, text: mail.text } : { to: mail.to, subject: mail.subject };
+        log.info({ mail: logged }, opts.logContent ? 'email (SMTP_URL not set, logged instead of sent)' : 'email NOT sent: SMTP_URL is not set (content withheld from the log)');
       },
       close() {},
     };

@@ -41,11 +41,13 @@ describe('sessions and tokens', () => {
     const jar = cookiesOf(r.headers);
 
     expect((await s.request('GET', '/api/auth/me', undefined, cookieHeader(jar))).status).toBe(200);
-    const refreshed = await s.request('POST', '/api/auth/refresh', undefined, cookieHeader(jar));
+    // A browser sends its Origin with every POST; cookie-authenticated changes need ours (CSRF guard).
+    const sameOrigin = { origin: 'https://id.example.test' };
+    const refreshed = await s.request('POST', '/api/auth/refresh', undefined, { ...cookieHeader(jar), ...sameOrigin });
     expect(refreshed.status).toBe(200);
     const jar2 = cookiesOf(refreshed.headers);
     expect(jar2.refresh_token).not.toBe(jar.refresh_token);
-    const out = await s.request('POST', '/api/auth/logout', undefined, cookieHeader(jar2));
+    const out = await s.request('POST', '/api/auth/logout', undefined, { ...cookieHeader(jar2), ...sameOrigin });
     expect(out.status).toBe(200);
     expect((await s.request('GET', '/api/auth/me', undefined, cookieHeader(jar2))).status).toBe(401);
   });
