@@ -54,7 +54,7 @@ export interface SystemOptions {
 export function createEventStore(config: Config, databaseUrl: string): EventStore {
   return config.eventStoreUrl
     ? EventStoreDbEventStore.fromConnectionString(config.eventStoreUrl)
-    : PostgresEventStore.fromConfig({ connectionString: databaseUrl, max: 10 });
+    : PostgresEventStore.fromConfig({ connectionString: databaseUrl, max: config.dbPoolMax });
 }
 
 export const createKnex = (databaseUrl: string, max = 10): Knex =>
@@ -67,7 +67,7 @@ export const createKnex = (databaseUrl: string, max = 10): Knex =>
 export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole>, log: Logger, options: SystemOptions = {}): Promise<System> {
   const databaseUrl = config.databaseUrl;
   if (!databaseUrl) throw new Error('startSystem needs a database URL (embedded PostgreSQL is started by main)');
-  const knex = createKnex(databaseUrl);
+  const knex = createKnex(databaseUrl, config.dbPoolMax);
   const store = createEventStore(config, databaseUrl);
   if (store instanceof PostgresEventStore) await store.migrate();
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
@@ -140,28 +140,50 @@ export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole
   }
 
   const stop = async () => {
-    // Stop taking requests first, then finish the batch in hand, then close pools.
+    // Stop taking requests first, then finish the batch in hand, then close pools. Each step is
+    // bounded: a dependency that is down must not keep the process from exiting.
+    const step = (p: Promise<unknown>, ms = 10_000) => bounded(p, ms).catch((err) => log.warn({ err }, 'shutdown step failed'));
     if (server) {
       const s = server;
-      await new Promise<void>((resolve) => {
-        s.close(() => resolve());
-        s.closeIdleConnections();
-      });
+      await step(
+        new Promise<void>((resolve) => {
+          s.close(() => resolve());
+          s.closeIdleConnections();
+        }),
+      );
     }
-    await projector?.stop();
-    await Promise.all(workers.map((w) => w.close()));
+    await step(projector?.stop() ?? Promise.resolve());
+    await step(Promise.all(workers.map((w) => w.close())), 5000);
     mailer?.close();
-    await waiter.stop();
-    await queues.close();
-    await hasher.close();
-    await store.close();
-    await knex.destroy();
+    await step(waiter.stop());
+    await step(queues.close(), 3000);
+    await step(hasher.close());
+    await step(store.close());
+    await step(knex.destroy());
     redis.disconnect();
   };
+
 
   log.info({ roles: [...roles], eventStore: config.eventStoreUrl ? 'eventstoredb' : 'postgres' }, 'started');
   return { config, knex, store, redis, queues, projector, server, url, services, stop };
 }
+
+/** Resolves as `p` does, or rejects once `ms` have passed. */
+const bounded = <T>(p: Promise<T>, ms: number): Promise<T> =>
+  new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    t.unref();
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
 
 const MAX_LAG_SECONDS = 30;
 

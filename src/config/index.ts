@@ -39,6 +39,8 @@ export interface Config {
   resetTtlSeconds: number;
   readYourWritesTimeoutMs: number;
   projectionBatchSize: number;
+  /** Connections per pool (read models, event store); each process has one of each. */
+  dbPoolMax: number;
   logLevel: string;
   /** Take the client IP from X-Forwarded-For, as added by this many proxies in front (0: never). */
   trustProxy: boolean;
@@ -174,6 +176,7 @@ const schema = yup.object({
   RESET_TTL: yup.number().integer().min(60).default(30 * 60),
   READ_YOUR_WRITES_TIMEOUT_MS: yup.number().integer().min(0).max(60000).default(5000),
   PROJECTION_BATCH_SIZE: yup.number().integer().min(1).max(10000).default(500),
+  DB_POOL_MAX: yup.number().integer().min(1).max(200).default(10),
   LOG_LEVEL: yup.string().oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: yup
     .string()
@@ -279,6 +282,7 @@ export function loadConfig(env: Env = process.env, secrets?: { jwtSecret: string
     resetTtlSeconds: v.RESET_TTL,
     readYourWritesTimeoutMs: v.READ_YOUR_WRITES_TIMEOUT_MS,
     projectionBatchSize: v.PROJECTION_BATCH_SIZE,
+    dbPoolMax: v.DB_POOL_MAX,
     logLevel: v.LOG_LEVEL,
     trustProxy: proxyHopsOf(v.TRUST_PROXY) > 0,
     proxyHops: proxyHopsOf(v.TRUST_PROXY),

@@ -4,6 +4,7 @@ import { EventStore, Position } from '../eventstore/types';
 import { CHECKPOINTS, ensureCheckpointTable } from './checkpoints';
 import { Projection, Reactor } from './projection';
 import { replayProjection } from './replay';
+import { AdvisoryLocks } from './locks';
 import { ProjectionRunner } from './runner';
 
 export interface ProjectorDeps {
@@ -34,12 +35,15 @@ export async function prepareReadModels(knex: Knex, projections: readonly Projec
 /** Runs every projection and reactor, one active runner each across all processes. */
 export class Projector {
   private readonly runners: ProjectionRunner[] = [];
+  private readonly locks: AdvisoryLocks;
 
   constructor(
     private readonly deps: ProjectorDeps,
     private readonly projections: readonly Projection[],
     private readonly reactors: readonly Reactor[],
-  ) {}
+  ) {
+    this.locks = new AdvisoryLocks(deps.connectionString);
+  }
 
   /** Makes sure tables exist and rebuilds any projection whose code version moved on. */
   async prepare(): Promise<void> {
@@ -58,7 +62,7 @@ export class Projector {
     const common = {
       knex: this.deps.knex,
       store: this.deps.store,
-      connectionString: this.deps.connectionString,
+      locks: this.locks,
       log: this.deps.log,
       batchSize: this.deps.batchSize,
       onCheckpoint: this.deps.onCheckpoint,
@@ -86,5 +90,6 @@ export class Projector {
   async stop(): Promise<void> {
     await Promise.all(this.runners.map((r) => r.stop()));
     this.runners.length = 0;
+    await this.locks.close();
   }
 }

@@ -1,9 +1,9 @@
 import { Knex } from 'knex';
-import { Client } from 'pg';
 import { Logger } from 'pino';
 import { EventStore, Position } from '../eventstore/types';
 import { CHECKPOINTS, positionColumns, positionOf } from './checkpoints';
 import { Projection } from './projection';
+import { AdvisoryLocks } from './locks';
 import { ProjectionRunner } from './runner';
 
 export interface ReplayDeps {
@@ -38,11 +38,9 @@ export async function replayProjection(
   const { knex, log } = deps;
   const schema = scratchSchema(projection.name);
   const replayName = `${projection.name}#replay`;
-  const lock = new Client({ connectionString: deps.connectionString });
-  await lock.connect();
+  const locks = new AdvisoryLocks(deps.connectionString);
   try {
-    const { rows } = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [`projection:${replayName}`]);
-    if (!rows[0].ok) throw new Error(`A replay of ${projection.name} is already running`);
+    if (!(await locks.tryLock(`projection:${replayName}`))) throw new Error(`A replay of ${projection.name} is already running`);
 
     await knex.raw(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await knex.raw(`CREATE SCHEMA ${schema}`);
@@ -56,7 +54,7 @@ export async function replayProjection(
     const runner = new ProjectionRunner(asTarget(projection), {
       knex,
       store: deps.store,
-      connectionString: deps.connectionString,
+      locks,
       log,
       batchSize: deps.batchSize ?? 2000,
       checkpointName: replayName,
@@ -102,6 +100,6 @@ export async function replayProjection(
     log.info({ projection: projection.name, processed }, 'replay complete; new tables are live');
     return { processed };
   } finally {
-    await lock.end().catch(() => undefined);
+    await locks.close();
   }
 }

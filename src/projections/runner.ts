@@ -1,8 +1,8 @@
 import { Knex } from 'knex';
-import { Client } from 'pg';
 import { Logger } from 'pino';
 import { EventStore, Position, RecordedEvent } from '../eventstore/types';
 import { CHECKPOINTS, positionColumns, positionOf, samePosition } from './checkpoints';
+import { AdvisoryLocks } from './locks';
 
 /** What a runner feeds: a projection (writes in the batch transaction) or a reactor. */
 export interface RunnerTarget {
@@ -14,8 +14,8 @@ export interface RunnerTarget {
 export interface RunnerOptions {
   knex: Knex;
   store: EventStore;
-  /** For the session-level advisory lock that makes this the one active runner. */
-  connectionString: string;
+  /** The process's advisory locks: holding this target's makes this the one active runner. */
+  locks: AdvisoryLocks;
   log: Logger;
   batchSize?: number;
   idlePollMs?: number;
@@ -45,8 +45,9 @@ export class ProjectionRunner {
   private stopped = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
-  private lockClient: Client | null = null;
+  private holding = false;
   private unsubscribe: (() => void) | null = null;
+  private unsubscribeLost: (() => void) | null = null;
   readonly checkpointName: string;
   private readonly batchSize: number;
 
@@ -63,13 +64,17 @@ export class ProjectionRunner {
   }
 
   get active(): boolean {
-    return this.lockClient !== null;
+    return this.holding;
   }
 
   start(): void {
     if (this.loop) return;
     this.stopped = false;
     this.unsubscribe = this.o.store.onAppend?.(() => this.wake?.()) ?? null;
+    // Losing the lock connection loses the lock; the checkpoint guard keeps batches correct.
+    this.unsubscribeLost = this.o.locks.onLost(() => {
+      this.holding = false;
+    });
     this.loop = this.run();
   }
 
@@ -80,6 +85,7 @@ export class ProjectionRunner {
     await this.loop;
     this.loop = null;
     this.unsubscribe?.();
+    this.unsubscribeLost?.();
     await this.releaseLock();
   }
 
@@ -97,7 +103,7 @@ export class ProjectionRunner {
     let idle = 0;
     while (!this.stopped) {
       try {
-        if (!this.lockClient && !(await this.acquireLock())) {
+        if (!this.holding && !(await this.acquireLock())) {
           await this.pause(this.o.lockRetryMs ?? 1000);
           continue;
         }
@@ -133,28 +139,17 @@ export class ProjectionRunner {
   }
 
   private async acquireLock(): Promise<boolean> {
-    // Named so operators (and the failover test) can see which process holds which projection.
-    const client = new Client({ connectionString: this.o.connectionString, application_name: `iam-projector:${process.pid}` });
-    client.on('error', () => {
-      // Losing the lock connection loses the lock; the checkpoint guard keeps batches correct.
-      this.lockClient = null;
-    });
-    await client.connect();
-    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [lockKey(this.checkpointName)]);
-    if (!rows[0].ok) {
-      await client.end();
-      return false;
-    }
-    this.lockClient = client;
+    if (!(await this.o.locks.tryLock(lockKey(this.checkpointName)))) return false;
+    this.holding = true;
     await this.loadCheckpoint();
     this.o.log.debug({ projection: this.checkpointName }, 'projection runner active');
     return true;
   }
 
   private async releaseLock(): Promise<void> {
-    const c = this.lockClient;
-    this.lockClient = null;
-    if (c) await c.end().catch(() => undefined);
+    if (!this.holding) return;
+    this.holding = false;
+    await this.o.locks.unlock(lockKey(this.checkpointName));
   }
 
   private async loadCheckpoint(): Promise<void> {
@@ -173,7 +168,7 @@ export class ProjectionRunner {
 
   /** One batch: read after the checkpoint, apply what the target handles, move the checkpoint. */
   async runBatch(): Promise<number> {
-    if (this.checkpoint === null && !this.lockClient) await this.loadCheckpoint();
+    if (this.checkpoint === null && !this.holding) await this.loadCheckpoint();
     const from = this.checkpoint;
     const events = await this.o.store.readAll(from, this.batchSize);
     if (events.length === 0) return 0;

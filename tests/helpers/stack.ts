@@ -58,6 +58,7 @@ export async function startStack(label: string, env: Env = {}, roles: ProcessRol
     PORT: '0',
     HOST: '127.0.0.1',
     BCRYPT_COST: '4',
+    DB_POOL_MAX: '4',
     APP_BASE_URL: 'https://id.example.test',
     // Every request of a test comes from 127.0.0.1: per-IP and per-address limits are lifted
     // here and set low by the tests of the limits themselves.

@@ -40,6 +40,7 @@ describe('loadConfig', () => {
       resetTtlSeconds: 30 * 60,
       readYourWritesTimeoutMs: 5000,
       projectionBatchSize: 500,
+      dbPoolMax: 10,
       logLevel: 'info',
       trustProxy: false,
       proxyHops: 0,

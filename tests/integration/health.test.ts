@@ -1,0 +1,72 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import net from 'node:net';
+import { eventually } from '../helpers/eventually';
+import { startStack, TestStack } from '../helpers/stack';
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+
+const startRedis = (port: number): ChildProcess =>
+  spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+
+describe('health', () => {
+  let redis: ChildProcess;
+  let port: number;
+  let s: TestStack;
+  beforeAll(async () => {
+    // A Redis of this test's own, so stopping it harms no other test file.
+    port = await freePort();
+    redis = startRedis(port);
+    await eventually(
+      () =>
+        new Promise<boolean>((resolve) => {
+          const c = net.connect(port, '127.0.0.1', () => {
+            c.end();
+            resolve(true);
+          });
+          c.on('error', () => resolve(false));
+        }),
+      10000,
+      'redis-server',
+    );
+    s = await startStack('health', { REDIS_URL: `redis://127.0.0.1:${port}` });
+  });
+  afterAll(async () => {
+    await s?.stop().catch(() => undefined);
+    if (redis.exitCode === null) redis.kill('SIGKILL');
+  });
+
+  it('is live, and ready when PostgreSQL, Redis, the event store and the projections are', async () => {
+    expect((await s.request('GET', '/health/live')).status).toBe(200);
+    const ready = await s.request<{ status: string; checks: { name: string; ok: boolean }[] }>('GET', '/health/ready');
+    expect(ready.status).toBe(200);
+    expect(ready.body.checks.map((c) => [c.name, c.ok])).toEqual([
+      ['postgres', true],
+      ['redis', true],
+      ['eventstore', true],
+      ['projections', true],
+    ]);
+  });
+
+  it('reports 503 naming Redis when Redis stops', async () => {
+    redis.kill('SIGTERM');
+    await new Promise((r) => redis.once('exit', r));
+    const r = await s.request<{ status: string; checks: { name: string; ok: boolean; detail?: string }[] }>('GET', '/health/ready');
+    expect(r.status).toBe(503);
+    expect(r.body.status).toBe('unavailable');
+    expect(r.body.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['redis']);
+    expect((await s.request('GET', '/health/live')).status).toBe(200);
+  });
+
+  it('is ready again once Redis is back', async () => {
+    redis = startRedis(port);
+    await eventually(async () => (await s.request('GET', '/health/ready')).status === 200, 15000, 'readiness to recover');
+  });
+});
