@@ -94,6 +94,31 @@ describe('admin user management', () => {
     expect((await s.request('GET', '/api/auth/me', undefined, bearer(u.accessToken))).status).toBe(401);
   });
 
+  it('grants permissions to a user, which the authz check then reports, and the audit shows who changed a role', async () => {
+    const u = await signUpVerified(s, 'granted@example.com');
+    const services = await s.request<Page>('GET', '/api/services?sort=name', undefined, bearer(admin.accessToken));
+    const [billing, reports] = ['Billing', 'Reports'].map((n) => services.body.data.find((x) => x.name === n)!);
+    const perm = await s.request<Json>('POST', '/api/permissions', { name: 'billing:read', serviceIds: [billing.id] }, bearer(admin.accessToken));
+    expect(perm.status).toBe(201);
+
+    const bad = await s.request<Json>('PUT', `/api/users/${u.user.id}/permissions`, { permissionIds: ['nope'] }, bearer(admin.accessToken));
+    expect(bad.status).toBe(422);
+    const g = await s.request<{ data: Json[] }>('PUT', `/api/users/${u.user.id}/permissions`, { permissionIds: [perm.body.id] }, bearer(admin.accessToken));
+    expect(g.status).toBe(200);
+    expect(g.body.data.map((p) => p.name)).toEqual(['billing:read']);
+
+    const yes = await s.request<Json>('GET', `/api/authz/check?service=${billing.id}`, undefined, bearer(u.accessToken));
+    expect(yes.body).toEqual({ allowed: true, permissions: ['billing:read'] });
+    const no = await s.request<Json>('GET', `/api/authz/check?service=${encodeURIComponent(String(reports.name))}`, undefined, bearer(u.accessToken));
+    expect(no.body).toEqual({ allowed: false, permissions: [] });
+
+    expect((await s.request('PUT', `/api/users/${u.user.id}/role`, { role: 'editor' }, bearer(admin.accessToken))).status).toBe(200);
+    const audit = await s.request<Page>('GET', `/api/audit?userId=${u.user.id}&type=RoleChanged`, undefined, bearer(admin.accessToken));
+    expect(audit.status).toBe(200);
+    expect(audit.body.data).toHaveLength(1);
+    expect(audit.body.data[0]).toMatchObject({ type: 'RoleChanged', actor: { id: admin.user.id, email: 'root@example.com' } });
+  });
+
   it('answers 404 for unknown or malformed ids and 403 for non-admins everywhere', async () => {
     expect((await s.request('GET', '/api/users/00000000-0000-4000-8000-000000000000', undefined, bearer(admin.accessToken))).status).toBe(404);
     expect((await s.request('GET', "/api/users/1' OR '1'='1", undefined, bearer(admin.accessToken))).status).toBe(404);
@@ -108,8 +133,10 @@ describe('admin user management', () => {
       ['GET', `/api/users/${id}/history`],
       ['GET', `/api/users/${id}/sessions`],
       ['DELETE', `/api/users/${id}/sessions`],
+      ['GET', `/api/users/${id}/permissions`],
+      ['PUT', `/api/users/${id}/permissions`],
     ]) {
-      const r = await s.request(m, p, m === 'PUT' ? { role: 'admin' } : undefined, bearer(v.accessToken));
+      const r = await s.request(m, p, m === 'PUT' ? { role: 'admin', permissionIds: [] } : undefined, bearer(v.accessToken));
       expect([m, p, r.status]).toEqual([m, p, 403]);
       expect((await s.request(m, p)).status).toBe(401);
     }

@@ -5,6 +5,8 @@ import { endAllSessions } from '../../commands/session/sessions';
 import { changeRole, deactivateUser, restoreUser } from '../../commands/user/admin';
 import { Role, ROLES, UserId } from '../../events/user';
 import { liveSessions, presentSession } from '../../projections/sessions';
+import { permissionsOfUser } from '../../projections/permissions';
+import { setUserPermissions } from '../../commands/permission/grants';
 import { findUserById, presentUser, UserRow } from '../../projections/users';
 import { authenticate, requireRole } from '../auth';
 import { paginate, parseList } from '../list';
@@ -36,6 +38,13 @@ const listFilters = yup.object({
   role: yup.string().trim().lowercase().max(32).oneOf([...ROLES], `role must be one of: ${ROLES.join(', ')}`).optional(),
   emailVerified: yup.boolean().optional(),
   includeDeleted: yup.boolean().optional(),
+});
+
+const grantsSchema = yup.object({
+  permissionIds: yup
+    .array(yup.string().max(36).matches(UUID, '${path} must be a UUID').required())
+    .max(1000)
+    .required(),
 });
 
 const SORTS = { createdAt: 'created_at', email: 'email', lastName: 'last_name', lastLoginAt: 'last_login_at' };
@@ -103,6 +112,18 @@ export function usersRouter(svc: HttpServices): Router<AppState> {
     const user = await existing(ctx);
     await caughtUp(svc, await endAllSessions(svc.cmd, user.id as UserId, 'revoked', ctx.state.meta));
     ctx.status = 204;
+  });
+
+  r.get('/:id/permissions', async (ctx) => {
+    const user = await existing(ctx);
+    ctx.body = { data: await permissionsOfUser(svc.knex, user.id) };
+  });
+
+  r.put('/:id/permissions', async (ctx) => {
+    const { permissionIds } = validate(grantsSchema, bodyOf(ctx));
+    const user = await existing(ctx);
+    await caughtUp(svc, await setUserPermissions(svc.cmd, user.id, permissionIds, ctx.state.meta));
+    ctx.body = { data: await permissionsOfUser(svc.knex, user.id) };
   });
 
   return r;
