@@ -41,13 +41,22 @@ export async function paginate<Row extends object, T>(
   base: Knex.QueryBuilder,
   q: ListQuery<unknown>,
   present: (row: Row) => T,
+  /** A cheaper way to the total, when the resource keeps counts. */
+  countOverride?: () => Promise<number>,
 ): Promise<Page<T>> {
-  const [{ count }] = await base.clone().clearSelect().clearOrder().count<{ count: string }[]>({ count: '*' });
-  const rows = (await base
+  const counting = countOverride
+    ? countOverride()
+    : base
+        .clone()
+        .clearSelect()
+        .clearOrder()
+        .count<{ count: string }[]>({ count: '*' })
+        .then(([{ count }]) => Number(count));
+  const page = base
     .clone()
     .orderBy(q.order.map((o) => ({ column: o.column, order: o.direction })))
     .limit(q.limit)
-    .offset((q.page - 1) * q.limit)) as Row[];
-  const total = Number(count);
+    .offset((q.page - 1) * q.limit) as Promise<Row[]>;
+  const [total, rows] = await Promise.all([counting, page]);
   return { data: rows.map(present), meta: { page: q.page, limit: q.limit, total, totalPages: Math.ceil(total / q.limit) } };
 }

@@ -37,8 +37,8 @@ const userIdOf = (e: RecordedEvent): string => e.streamId.slice('user-'.length);
 
 export const usersProjection: Projection = {
   name: 'users',
-  version: 2,
-  tables: ['users'],
+  version: 3,
+  tables: ['users', 'users_stats'],
   async setup(db) {
     await db.raw(`
       CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
@@ -69,6 +69,30 @@ export const usersProjection: Projection = {
       CREATE INDEX IF NOT EXISTS users_last_name_idx ON users (last_name, id);
       CREATE INDEX IF NOT EXISTS users_last_login_idx ON users (last_login_at, id);
       CREATE INDEX IF NOT EXISTS users_role_idx ON users (role, created_at);
+
+      -- Counts per (role, verified, deleted), kept by a trigger: a list's total without a scan.
+      CREATE TABLE IF NOT EXISTS users_stats (
+        role text NOT NULL,
+        email_verified boolean NOT NULL,
+        is_deleted boolean NOT NULL,
+        n bigint NOT NULL DEFAULT 0,
+        PRIMARY KEY (role, email_verified, is_deleted)
+      );
+      CREATE OR REPLACE FUNCTION public.users_stats_apply() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        IF TG_OP IN ('UPDATE', 'DELETE') THEN
+          UPDATE users_stats SET n = n - 1 WHERE role = OLD.role AND email_verified = OLD.email_verified AND is_deleted = OLD.is_deleted;
+        END IF;
+        IF TG_OP IN ('INSERT', 'UPDATE') THEN
+          INSERT INTO users_stats AS s (role, email_verified, is_deleted, n) VALUES (NEW.role, NEW.email_verified, NEW.is_deleted, 1)
+          ON CONFLICT (role, email_verified, is_deleted) DO UPDATE SET n = s.n + 1;
+        END IF;
+        RETURN NULL;
+      END
+      $fn$;
+      CREATE OR REPLACE TRIGGER users_stats_trg
+        AFTER INSERT OR DELETE OR UPDATE OF role, email_verified, is_deleted ON users
+        FOR EACH ROW EXECUTE FUNCTION public.users_stats_apply();
     `);
   },
   handles: [
@@ -171,5 +195,15 @@ export const presentUser = (u: UserRow) => ({
 });
 
 export type PresentedUser = ReturnType<typeof presentUser>;
+
+/** How many users match filters on role, verification and deletion, from users_stats. */
+export async function countUsers(db: Knex, f: { role?: string; emailVerified?: boolean; includeDeleted?: boolean }): Promise<number> {
+  const q = db('users_stats').sum({ n: 'n' });
+  if (f.role) q.where('role', f.role);
+  if (f.emailVerified !== undefined) q.where('email_verified', f.emailVerified);
+  if (!f.includeDeleted) q.where('is_deleted', false);
+  const [{ n }] = (await q) as { n: string | null }[];
+  return Number(n ?? 0);
+}
 
 export const findUserById = async (db: Knex, id: string): Promise<UserRow | undefined> => db<UserRow>('users').where({ id }).first();

@@ -14,6 +14,7 @@ const log = pino({ level: 'silent' });
 
 const snapshot = async (knex: Knex) => ({
   users: await knex('users').orderBy('id'),
+  userStats: await knex('users_stats').where('n', '>', 0).orderBy(['role', 'email_verified', 'is_deleted']),
   sessions: await knex('sessions').orderBy('id'),
   history: await knex('profile_history').orderBy(['event_id', 'seq']),
 });
@@ -58,7 +59,7 @@ describe('replay', () => {
     expect(await snapshot(s.system.knex)).toEqual(before);
 
     // Dropped outright: a replay rebuilds the same rows from the log alone.
-    await s.system.knex.raw('DROP TABLE users, sessions, profile_history');
+    await s.system.knex.raw('DROP TABLE users, users_stats, sessions, profile_history');
     for (const p of PROJECTIONS) await replayProjection(deps, p);
     expect(await snapshot(s.system.knex)).toEqual(before);
   });

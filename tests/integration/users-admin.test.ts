@@ -31,6 +31,10 @@ describe('admin user management', () => {
     expect(desc.body.data.map((u) => u.lastName)).toEqual(['Zed', 'Mills', 'Adams']);
     const admins = await s.request<Page>('GET', '/api/users?role=Admin', undefined, bearer(admin.accessToken));
     expect(admins.body.data.map((u) => u.email)).toEqual(['root@example.com']);
+    expect(admins.body.meta.total).toBe(1);
+    const viewers = await s.request<Page>('GET', '/api/users?role=viewer&emailVerified=true', undefined, bearer(admin.accessToken));
+    expect(viewers.body.meta.total).toBe(viewers.body.data.length);
+    expect(viewers.body.data.every((u) => u.role === 'viewer' && u.emailVerified === true)).toBe(true);
     expect(JSON.stringify(all.body)).not.toMatch(/password|search/i);
 
     for (const bad of ['sort=password', 'sort=-passwordHash', 'role=superuser', 'limit=1000', 'page=0']) {
@@ -71,6 +75,12 @@ describe('admin user management', () => {
     expect(hidden.body.data).toHaveLength(0);
     const shown = await s.request<Page>('GET', '/api/users?q=gone@&includeDeleted=true', undefined, bearer(admin.accessToken));
     expect(shown.body.data).toHaveLength(1);
+    const [live, everyone] = await Promise.all([
+      s.request<Page>('GET', '/api/users?limit=100', undefined, bearer(admin.accessToken)),
+      s.request<Page>('GET', '/api/users?limit=100&includeDeleted=true', undefined, bearer(admin.accessToken)),
+    ]);
+    expect(everyone.body.meta.total).toBe(live.body.meta.total + 1);
+    expect(live.body.meta.total).toBe(live.body.data.length);
     expect(shown.body.data[0].isDeleted).toBe(true);
 
     const res = await s.request<Json>('PUT', `/api/users/${u.user.id}/restore`, undefined, bearer(admin.accessToken));
