@@ -73,7 +73,8 @@ export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
   const queues = new Queues({ redisUrl: config.redisUrl, prefix: config.redisPrefix, attempts: options.jobAttempts, backoffMs: options.jobBackoffMs });
   const hasher = new PasswordHasher(config.bcryptCost);
-  const revocations = new RevocationList(redis, config.redisPrefix, config.jwt.accessTtlSeconds + 60);
+  const subscriber = roles.has('api') ? new Redis(config.redisUrl, { maxRetriesPerRequest: null }) : null;
+  const revocations = new RevocationList(redis, config.redisPrefix, config.jwt.accessTtlSeconds + 60, subscriber);
   const cmd: CommandContext = {
     config,
     store,
@@ -118,6 +119,7 @@ export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole
   let services: HttpServices | null = null;
   if (roles.has('api')) {
     await waiter.start();
+    await revocations.start();
     services = {
       config,
       cmd,
@@ -160,6 +162,8 @@ export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole
     await step(hasher.close());
     await step(store.close());
     await step(knex.destroy());
+    revocations.stop();
+    subscriber?.disconnect();
     redis.disconnect();
   };
 
