@@ -2,7 +2,7 @@ import { dictionary } from '@zxcvbn-ts/language-common';
 import { normalisePassword } from '../infra/password-hasher';
 
 /**
- * NIST SP 800-63B 3.1.1.2 (and OWASP ASVS V6.2): 8 to 128 characters of any kind, counted as
+ * NIST SP 800-63B-4 3.1.1.2 (and OWASP ASVS 5.0 V6.2): 8 to 128 characters of any kind, counted as
  * Unicode code points after NFKC normalisation (the form that is hashed), no composition rules,
  * and not one of the commonly used or breached passwords. Checked at registration, reset and
  * change; sign-in compares whatever it is given.

@@ -207,7 +207,7 @@ const schema = yup.object({
       return v > (this.parent as { LOGIN_LOCK_AFTER_FAILURES: number }).LOGIN_LOCK_AFTER_FAILURES;
     }),
   LOGIN_LONG_LOCK_SECONDS: yup.number().integer().min(1).max(7 * 86400).default(900),
-  // NIST SP 800-63B 5.2.2: no more than 100 consecutive failed attempts on one account.
+  // NIST SP 800-63B-4 3.2.2: no more than 100 consecutive failed attempts on one account.
   LOGIN_MAX_FAILURES_PER_HOUR: yup.number().integer().min(1).max(100).default(100),
   ADMIN_EMAIL: yup.string().email().optional(),
   ADMIN_PASSWORD: yup.string().optional(),

@@ -65,7 +65,8 @@ export function createApp(svc: HttpServices): Koa<AppState> {
 
   for (const router of routers(svc)) {
     app.use(router.routes());
-    app.use(router.allowedMethods({ throw: true }));
+    // 405 (or 501) with the Allow header; problemMiddleware gives it a problem+json body.
+    app.use(router.allowedMethods());
   }
   return app;
 }

@@ -56,7 +56,7 @@ const originOf = (ctx: Ctx): string | null => {
 };
 
 /**
- * CSRF protection (OWASP ASVS V3.5): a state change that a browser would authenticate with our
+ * CSRF protection (OWASP ASVS 5.0 V3.5.1): a state change that a browser would authenticate with our
  * cookies (access_token, or refresh_token on /api/auth) must come from a trusted origin.
  * A request with `Authorization` or `X-API-Key` carries its credential itself, which a
  * cross-site page cannot set without a CORS preflight, so it is not affected. This also covers

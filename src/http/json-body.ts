@@ -9,9 +9,10 @@ const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'prototype'];
 export const MAX_JSON_DEPTH = 32;
 
 /**
- * Removes `__proto__`, `constructor` and `prototype` keys at every level of a parsed body, so no
- * later merge or assignment can reach Object.prototype through them (prototype pollution), and
- * refuses bodies nested deeper than MAX_JSON_DEPTH. Iterative: a deep body cannot overflow the stack.
+ * Removes `constructor` and `prototype` keys at every level of a parsed body (the parser already
+ * refuses `__proto__` with a 400; removed here too should that ever change), so no later merge
+ * or assignment can reach an object's prototype through them (prototype pollution), and refuses
+ * bodies nested deeper than MAX_JSON_DEPTH. Iterative: a deep body cannot overflow the stack.
  */
 export function sanitiseJson(value: unknown): void {
   const stack: { v: unknown; depth: number }[] = [{ v: value, depth: 0 }];

@@ -3,6 +3,9 @@ import * as yup from 'yup';
 import { listParams } from './schemas';
 import { validate } from './validate';
 
+/** The query schema of a list: paging, sorting by the documented fields, and the filters (also the OpenAPI document's). */
+export const listQuerySchema = (sortColumns: Record<string, string>, filters: yup.AnyObjectSchema): yup.AnyObjectSchema => listParams(Object.keys(sortColumns)).concat(filters);
+
 export interface ListQuery<F> {
   page: number;
   limit: number;
@@ -21,7 +24,7 @@ export function parseList<F extends yup.AnyObject>(
   filters: yup.ObjectSchema<F>,
   tiebreak = 'id',
 ): ListQuery<F> {
-  const schema = listParams(Object.keys(sortColumns)).concat(filters as unknown as yup.AnyObjectSchema);
+  const schema = listQuerySchema(sortColumns, filters);
   const v = validate(schema, query) as { page: number; limit: number; sort?: string } & F;
   const sort = v.sort ?? defaultSort;
   const desc = sort.startsWith('-');

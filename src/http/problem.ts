@@ -33,6 +33,7 @@ const TITLES: Record<number, string> = {
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
+  501: 'Not Implemented',
   503: 'Service Unavailable',
 };
 
@@ -82,7 +83,12 @@ interface HttpishError {
 export async function problemMiddleware(ctx: Context, next: Next): Promise<void> {
   try {
     await next();
-    if (ctx.status === 404 && ctx.body === undefined) sendProblem(ctx, 404, 'NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`);
+    if (ctx.body === undefined) {
+      if (ctx.status === 404) sendProblem(ctx, 404, 'NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`);
+      // The routers' allowedMethods set these, with the Allow header, and no body.
+      else if (ctx.status === 405) sendProblem(ctx, 405, 'METHOD_NOT_ALLOWED', `${ctx.method} is not allowed here; see the Allow header`);
+      else if (ctx.status === 501) sendProblem(ctx, 501, 'NOT_IMPLEMENTED', `${ctx.method} is not supported`);
+    }
   } catch (err) {
     if (err instanceof DomainError) {
       const status = STATUS[err.code];
@@ -100,8 +106,10 @@ export async function problemMiddleware(ctx: Context, next: Next): Promise<void>
     }
     const e = err as HttpishError;
     const status = e.status ?? e.statusCode ?? 500;
-    if (status === 400 && e.type === 'entity.parse.failed') {
-      sendProblem(ctx, 400, 'MALFORMED_JSON', 'The body is not valid JSON');
+    if (status === 400 && (e.type === 'entity.parse.failed' || err instanceof SyntaxError)) {
+      // The JSON parser (co-body, with bourne) also refuses a "__proto__" key outright.
+      const proto = /prototype property/.test(e.message ?? '');
+      sendProblem(ctx, 400, 'MALFORMED_JSON', proto ? 'The body may not contain a "__proto__" key' : 'The body is not valid JSON');
     } else if (status === 413 || e.type === 'entity.too.large') {
       sendProblem(ctx, 413, 'PAYLOAD_TOO_LARGE', 'The body is too large');
     } else if (status >= 400 && status < 500) {

@@ -1,5 +1,5 @@
 import * as yup from 'yup';
-import { passwordProblem } from '../commands/password-policy';
+import { PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, passwordProblem } from '../commands/password-policy';
 
 /** Request schemas shared by routes (and, later, the OpenAPI document). */
 const MAX_EMAIL = 254;
@@ -9,11 +9,13 @@ const MAX_EMAIL = 254;
  * after `.max()` failed, so an uncapped pattern would still see a 64 KiB string; the length
  * error is reported by `.max()`.
  */
-const capped = (max: number, re: RegExp, message: string) => [
-  'pattern',
+const capped = (max: number, re: RegExp, message: string) => ({
+  name: 'pattern',
   message,
-  (v: string | undefined) => v === undefined || v === null || v.length > max || re.test(v),
-] as const;
+  // In the test's params, the regex shows in describe() and so in the OpenAPI document.
+  params: { regex: re },
+  test: (v: string | undefined) => v === undefined || v === null || v.length > max || re.test(v),
+});
 
 // Linear: the domain's labels cannot contain the dot that separates them, so nothing backtracks.
 const EMAIL = /^[^\s@]+@[^\s@.]+(?:\.[^\s@.]+)+$/;
@@ -23,14 +25,17 @@ export const email = () =>
     .string()
     .trim()
     .max(MAX_EMAIL)
-    .test(...capped(MAX_EMAIL, EMAIL, '${path} must be a valid email'));
+    .test(capped(MAX_EMAIL, EMAIL, '${path} must be a valid email'));
 
 /** A new password (registration, reset, change): see src/commands/password-policy.ts. */
 export const password = () =>
-  yup.string().test('password-policy', '${path} is not an acceptable password', function (v) {
-    const problem = v === undefined || v === null ? null : passwordProblem(v, this.path);
-    return problem === null || this.createError({ message: problem });
-  });
+  yup
+    .string()
+    .meta({ jsonSchema: { minLength: PASSWORD_MIN_CHARS, maxLength: PASSWORD_MAX_CHARS, description: `${PASSWORD_MIN_CHARS} to ${PASSWORD_MAX_CHARS} characters of any kind (Unicode, NFKC); not a commonly used or leaked password` } })
+    .test('password-policy', '${path} is not an acceptable password', function (v) {
+      const problem = v === undefined || v === null ? null : passwordProblem(v, this.path);
+      return problem === null || this.createError({ message: problem });
+    });
 
 export const username = () =>
   yup
@@ -38,7 +43,7 @@ export const username = () =>
     .trim()
     .min(3)
     .max(32)
-    .test(...capped(32, /^[A-Za-z0-9][A-Za-z0-9._-]*$/, '${path} may contain letters, digits, dot, dash and underscore'));
+    .test(capped(32, /^[A-Za-z0-9][A-Za-z0-9._-]*$/, '${path} may contain letters, digits, dot, dash and underscore'));
 
 export const personName = () => yup.string().trim().max(100);
 
@@ -47,6 +52,7 @@ const MAX_PROFILE_BYTES = 8 * 1024;
 export const profileObject = () =>
   yup
     .mixed<Record<string, unknown>>()
+    .meta({ jsonSchema: { type: 'object', description: `any JSON object, at most ${MAX_PROFILE_BYTES} bytes as JSON` } })
     .test('is-object', '${path} must be a JSON object', (v) => v === undefined || v === null || (typeof v === 'object' && !Array.isArray(v)))
     .test('size', `\${path} must be at most ${MAX_PROFILE_BYTES} bytes of JSON`, (v) => v === undefined || v === null || Buffer.byteLength(JSON.stringify(v)) <= MAX_PROFILE_BYTES);
 

@@ -83,11 +83,12 @@ export class RequestLimits {
 }
 
 /**
- * Progressive lockout of one account, whatever the IP (NIST SP 800-63B 5.2.2, OWASP ASVS V6.3):
+ * Progressive lockout of one account, whatever the IP (NIST SP 800-63B-4 3.2.2, OWASP ASVS 5.0 V6.3):
  * `lockAfter` consecutive failures lock it for `lockSeconds`, `longLockAfter` for
- * `longLockSeconds`; a successful sign-in clears the consecutive count. Independently, at most
- * `maxPerHour` failed attempts an hour: each attempt books a point before the password is
- * checked (so a burst of parallel guesses cannot overshoot), given back when it succeeds.
+ * `longLockSeconds`; a correct password clears the consecutive count. Independently, at most
+ * `maxPerHour` failures an hour, then an hour's lock: each attempt books a point before the
+ * password is checked (so a burst of parallel guesses cannot overshoot), given back when it
+ * succeeds. Sign-in and re-entered current passwords (change, email change, deactivate) share it.
  */
 export class LoginThrottle {
   private readonly short: RateLimiterRedis;
@@ -112,7 +113,7 @@ export class LoginThrottle {
     try {
       const [s, l] = await Promise.all([this.short.get(key), this.long.get(key)]);
       lockedMs = Math.max(LoginThrottle.locked(this.short, s), LoginThrottle.locked(this.long, l));
-    } catch (e) {
+    } catch {
       unavailable();
     }
     if (lockedMs > 0) throw new RateLimitedError('login-account', secondsOf(lockedMs), 'Too many failed sign-ins for this account; try again later');
@@ -135,7 +136,7 @@ export class LoginThrottle {
     const key = hashedKey(account);
     try {
       await Promise.all([this.short.delete(key), this.long.delete(key), this.hourly.reward(key, 1)]);
-    } catch (e) {
+    } catch {
       unavailable();
     }
   }

@@ -86,6 +86,20 @@ async function startSession(
   return { tokens: issue(ctx, recorded.state, started.state, refreshToken), userId, position: latest(recorded.position, started.position) };
 }
 
+/** The key failed password checks of an account are counted under (LoginThrottle). */
+export const throttleKeyOf = (userId: string): string => `user:${userId}`;
+
+/**
+ * Checks a password under the account's lockout: refused while locked, and each result counted,
+ * so neither sign-in nor a re-entered current password can be guessed at speed.
+ */
+export async function checkPassword(ctx: CommandContext, throttleKey: string, password: string, hash: string | null): Promise<boolean> {
+  await ctx.loginThrottle.admit(throttleKey);
+  const matches = await ctx.hasher.verify(password, hash);
+  await (matches ? ctx.loginThrottle.succeeded(throttleKey) : ctx.loginThrottle.failed(throttleKey));
+  return matches;
+}
+
 /**
  * Password login. An unknown user costs a bcrypt compare against a dummy hash and fails with
  * the same error as a wrong password, so neither the answer nor its timing tells them apart.
@@ -102,14 +116,9 @@ export async function login(
   // A claimed but unconfirmed new email (a pending change) is not a sign-in name yet.
   const user = loaded && 'email' in id && loaded.email !== normaliseEmail(id.email) ? null : loaded;
   // Unknown names are throttled like accounts, so a lockout says nothing about existence.
-  const account = owner ? `user:${owner}` : 'email' in id ? `email:${normaliseEmail(id.email)}` : `username:${normaliseUsername(id.username)}`;
-  await ctx.loginThrottle.admit(account);
-  const passwordMatches = await ctx.hasher.verify(input.password, user?.exists ? user.passwordHash : null);
-  if (!owner || !user || !user.exists || !passwordMatches) {
-    await ctx.loginThrottle.failed(account);
-    fail('INVALID_CREDENTIALS', 'Invalid credentials');
-  }
-  await ctx.loginThrottle.succeeded(account);
+  const account = owner ? throttleKeyOf(owner) : 'email' in id ? `email:${normaliseEmail(id.email)}` : `username:${normaliseUsername(id.username)}`;
+  const passwordMatches = await checkPassword(ctx, account, input.password, user?.exists ? user.passwordHash : null);
+  if (!owner || !user || !user.exists || !passwordMatches) fail('INVALID_CREDENTIALS', 'Invalid credentials');
   return startSession(ctx, owner as UserId, passwordMatches, input.deviceId ?? randomUUID(), meta);
 }
 

@@ -5,7 +5,7 @@ import { handle, load } from '../handle';
 import { latest } from '../positions';
 import { newOneTimeToken, sha256 } from '../tokens';
 import { claimValue, ownerOf, releaseValue } from '../claims';
-import { rotateSession, SignedIn } from '../session/sessions';
+import { checkPassword, rotateSession, SignedIn, throttleKeyOf } from '../session/sessions';
 import { userDecider, UserState } from './decider';
 import { normaliseEmail, normaliseUsername } from '../../events/claim';
 import { Role, SessionId, userStream, UserId } from '../../events/user';
@@ -123,12 +123,16 @@ export async function requestPasswordReset(ctx: CommandContext, rawEmail: string
 export async function resetPassword(ctx: CommandContext, input: { token: string; email: string; password: string }, meta: RequestMeta): Promise<Position | null> {
   const owner = await ownerOf(ctx.store, 'email', normaliseEmail(input.email));
   if (!owner) fail('INVALID_TOKEN', 'The reset link is invalid or has expired');
+  const tokenHash = sha256(input.token);
+  const now = nowIso(ctx);
+  // The link is checked before a bcrypt hash is paid for, so guessed tokens cost next to nothing.
+  userDecider.decide({ type: 'ResetPassword', tokenHash, passwordHash: '', now }, await loadUser(ctx, owner!));
   const passwordHash = await ctx.hasher.hash(input.password);
   const r = await handle(
     ctx.store,
     userStream(owner!),
     userDecider,
-    { type: 'ResetPassword', tokenHash: sha256(input.token), passwordHash, now: nowIso(ctx) },
+    { type: 'ResetPassword', tokenHash, passwordHash, now },
     { ...meta, actorId: owner },
   );
   await ctx.revocations.revokeSessions(r.events.flatMap((e) => (e.type === 'PasswordReset' ? e.data.endedSessionIds : [])));
@@ -147,7 +151,7 @@ export async function changePassword(
   meta: RequestMeta,
 ): Promise<SignedIn> {
   const user = await loadUser(ctx, input.userId);
-  const currentPasswordMatches = await ctx.hasher.verify(input.currentPassword, user.exists ? user.passwordHash : null);
+  const currentPasswordMatches = await checkPassword(ctx, throttleKeyOf(input.userId), input.currentPassword, user.exists ? user.passwordHash : null);
   const passwordHash = currentPasswordMatches ? await ctx.hasher.hash(input.newPassword) : '';
   const r = await handle(
     ctx.store,
@@ -182,7 +186,7 @@ export async function updateProfile(ctx: CommandContext, userId: UserId, patch: 
   const newEmail = patch.email === undefined ? undefined : normaliseEmail(patch.email);
 
   if (newEmail !== undefined && newEmail !== user.email) {
-    const currentPasswordMatches = await ctx.hasher.verify(patch.currentPassword ?? '', user.passwordHash);
+    const currentPasswordMatches = await checkPassword(ctx, throttleKeyOf(userId), patch.currentPassword ?? '', user.passwordHash);
     if (!currentPasswordMatches) {
       throw new DomainError('WRONG_PASSWORD', 'The current password is required to change the email', [
         { path: 'currentPassword', message: 'currentPassword is wrong or missing' },
@@ -226,7 +230,7 @@ export async function updateProfile(ctx: CommandContext, userId: UserId, patch: 
 /** Self-service deactivation (soft delete): the password is required; sessions end now. */
 export async function deactivateSelf(ctx: CommandContext, userId: UserId, currentPassword: string, meta: RequestMeta): Promise<Position | null> {
   const user = await loadUser(ctx, userId);
-  const currentPasswordMatches = await ctx.hasher.verify(currentPassword, user.exists ? user.passwordHash : null);
+  const currentPasswordMatches = await checkPassword(ctx, throttleKeyOf(userId), currentPassword, user.exists ? user.passwordHash : null);
   const r = await handle(ctx.store, userStream(userId), userDecider, { type: 'Deactivate', by: 'self', currentPasswordMatches, now: nowIso(ctx) }, meta);
   await ctx.revocations.revokeSessions(r.events.flatMap((e) => (e.type === 'UserDeactivated' ? e.data.endedSessionIds : [])));
   return r.position;

@@ -12,6 +12,9 @@ import { bodyOf, validate } from '../validate';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_PERMISSIONS = 100;
 
+export const SORTS = { createdAt: 'created_at', name: 'name' };
+export const FILTERS = yup.object({});
+
 export const createApiKeySchema = yup.object({
   name: yup.string().trim().min(1, '${path} must not be empty').max(100, '${path} must be at most 100 characters').required(),
   permissionIds: yup
@@ -55,7 +58,7 @@ export function apiKeysRouter(svc: HttpServices): Router<AppState> {
 
   r.get('/', async (ctx) => {
     const a = requireSession(ctx);
-    const q = parseList(ctx.query, { createdAt: 'created_at', name: 'name' }, '-createdAt', yup.object({}));
+    const q = parseList(ctx.query, SORTS, '-createdAt', FILTERS);
     ctx.body = await paginate<ApiKeyRow, ReturnType<typeof presentApiKey>>(liveApiKeysOf(svc.knex, a.sub), q, presentApiKey);
   });
 

@@ -9,7 +9,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const instant = () => yup.string().datetime({ allowOffset: true, message: '${path} must be an ISO 8601 date-time' });
 
-const auditFilters = yup
+export const SORTS = { at: 'l.at' };
+
+export const auditFilters = yup
   .object({
     userId: yup.string().trim().matches(UUID, '${path} must be a UUID').optional(),
     actorId: yup.string().trim().matches(UUID, '${path} must be a UUID').optional(),
@@ -36,7 +38,7 @@ export function auditRouter(svc: HttpServices): Router<AppState> {
   r.use(authenticate(svc), requireRole('admin'));
 
   r.get('/', async (ctx) => {
-    const q = parseList(ctx.query, { at: 'l.at' }, '-at', auditFilters, 'l.seq');
+    const q = parseList(ctx.query, SORTS, '-at', auditFilters, 'l.seq');
     const f = q.filters;
     const base = svc.knex('audit_log as l').leftJoin('users as a', 'a.id', 'l.actor_id').select('l.*', 'a.email as actor_email');
     if (f.userId) base.andWhere('l.subject_id', f.userId);

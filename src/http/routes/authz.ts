@@ -6,7 +6,7 @@ import { AppState, HttpServices } from '../types';
 import { validate } from '../validate';
 import { onlyParams, text } from './services';
 
-const checkSchema = yup.object({ service: text().min(1).max(200).required() });
+export const checkSchema = yup.object({ service: text().min(1).max(200).required() });
 
 /**
  * Authorisation checks for the applications in front of which this service sits. Open to any

@@ -30,7 +30,9 @@ export const updateContentSchema = yup
     return v.title !== undefined || v.body !== undefined ? true : this.createError({ path: 'title', message: 'send title, body or both' });
   });
 
-const listFilters = yup.object({
+export const SORTS = { createdAt: 'c.created_at', updatedAt: 'c.updated_at', title: 'c.title' };
+
+export const listFilters = yup.object({
   q: yup.string().trim().max(MAX_TITLE).optional(),
   authorId: yup.string().trim().matches(UUID, '${path} must be a UUID').optional(),
 });
@@ -68,7 +70,7 @@ export function contentRouter(svc: HttpServices): Router<AppState> {
   };
 
   r.get('/', async (ctx) => {
-    const q = parseList(ctx.query, { createdAt: 'c.created_at', updatedAt: 'c.updated_at', title: 'c.title' }, '-createdAt', listFilters, 'c.id');
+    const q = parseList(ctx.query, SORTS, '-createdAt', listFilters, 'c.id');
     const base = liveContent(svc.knex);
     if (q.filters.q) base.andWhere('c.title', 'ilike', `%${likeEscaped(q.filters.q)}%`);
     if (q.filters.authorId) base.andWhere('c.author_id', q.filters.authorId);

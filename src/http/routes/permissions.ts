@@ -30,16 +30,16 @@ const serviceIds = () =>
     .min(1, '${path} must list at least one service')
     .max(MAX_SERVICES_PER_PERMISSION, `\${path} must list at most ${MAX_SERVICES_PER_PERMISSION} services`);
 
-const createSchema = yup.object({ name: permissionName().required(), serviceIds: serviceIds().required() });
-const updateSchema = yup.object({ name: permissionName().optional(), serviceIds: serviceIds().optional() });
+export const createSchema = yup.object({ name: permissionName().required(), serviceIds: serviceIds().required() });
+export const updateSchema = yup.object({ name: permissionName().optional(), serviceIds: serviceIds().optional() });
 const serviceIdsOnly = yup.object({ serviceIds: serviceIds().optional() });
 
-const FILTERS = yup.object({
+export const FILTERS = yup.object({
   q: text().max(PERMISSION_NAME_MAX).optional(),
   name: text().max(PERMISSION_NAME_MAX).optional(),
   serviceId: uuid().optional(),
 });
-const SORTS = { name: 'name', createdAt: 'created_at', updatedAt: 'updated_at' };
+export const SORTS = { name: 'name', createdAt: 'created_at', updatedAt: 'updated_at' };
 
 const isValidation = (e: unknown): e is DomainError => e instanceof DomainError && e.code === 'VALIDATION_FAILED';
 

@@ -27,9 +27,12 @@ export const presentHistory = (h: HistoryWithActor) => ({
   at: h.at,
 });
 
+export const HISTORY_SORTS = { at: 'h.at', field: 'h.field' };
+export const historyFilters = yup.object({ field: yup.string().max(64).optional() });
+
 /** The audit trail of one user, newest first by default. */
 export const historyPage = (svc: HttpServices, userId: string, query: unknown) => {
-  const q = parseList(query, { at: 'h.at', field: 'h.field' }, '-at', yup.object({ field: yup.string().max(64).optional() }), 'h.event_id');
+  const q = parseList(query, HISTORY_SORTS, '-at', historyFilters, 'h.event_id');
   const base = svc.knex('profile_history as h')
     .leftJoin('users as a', 'a.id', 'h.actor_id')
     .where('h.user_id', userId)

@@ -66,11 +66,11 @@ const description = () =>
     .transform((v: unknown) => (v === '' ? null : v))
     .nullable();
 
-const createSchema = yup.object({ name: serviceName().required(), description: description().optional() });
-const updateSchema = yup.object({ name: serviceName().optional(), description: description().optional() });
+export const createSchema = yup.object({ name: serviceName().required(), description: description().optional() });
+export const updateSchema = yup.object({ name: serviceName().optional(), description: description().optional() });
 
-const FILTERS = yup.object({ q: text().max(100).optional() });
-const SORTS = { name: 'name', createdAt: 'created_at' };
+export const FILTERS = yup.object({ q: text().max(100).optional() });
+export const SORTS = { name: 'name', createdAt: 'created_at' };
 
 /** The service catalogue (admin only; API keys are refused). Deleting a service removes it for good. */
 export function servicesRouter(svc: HttpServices): Router<AppState> {

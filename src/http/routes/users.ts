@@ -23,7 +23,7 @@ export const idParam = (ctx: Ctx, what = 'User'): string => {
   return id.toLowerCase();
 };
 
-const roleSchema = yup.object({
+export const roleSchema = yup.object({
   role: yup
     .string()
     .trim()
@@ -33,21 +33,21 @@ const roleSchema = yup.object({
     .required(),
 });
 
-const listFilters = yup.object({
+export const listFilters = yup.object({
   q: yup.string().trim().max(100).optional(),
   role: yup.string().trim().lowercase().max(32).oneOf([...ROLES], `role must be one of: ${ROLES.join(', ')}`).optional(),
   emailVerified: yup.boolean().optional(),
   includeDeleted: yup.boolean().optional(),
 });
 
-const grantsSchema = yup.object({
+export const grantsSchema = yup.object({
   permissionIds: yup
     .array(yup.string().max(36).matches(UUID, '${path} must be a UUID').required())
     .max(1000)
     .required(),
 });
 
-const SORTS = { createdAt: 'created_at', email: 'email', lastName: 'last_name', lastLoginAt: 'last_login_at' };
+export const SORTS = { createdAt: 'created_at', email: 'email', lastName: 'last_name', lastLoginAt: 'last_login_at' };
 
 /** Escapes LIKE wildcards so `q` matches literally. */
 export const likePattern = (q: string): string => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
