@@ -24,9 +24,7 @@ describe('revocation across API replicas', () => {
 
     expect((await s.request('POST', '/api/auth/logout', { refreshToken: a.refreshToken })).status).toBe(200);
     // Redis pub/sub carries it across; allow the delivery a moment, never the token's lifetime.
-    const started = Date.now();
     await eventually(async () => (await onOther('/api/auth/me', a.accessToken)) === 401, 1000, 'the other replica to refuse');
-    expect(Date.now() - started).toBeLessThan(1000);
     expect(await onOther('/api/auth/me', b.accessToken)).toBe(200);
   });
 
