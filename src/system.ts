@@ -14,6 +14,7 @@ import { createApiKeyVerifier } from './commands/api-key/verify';
 import { seedAtStart } from './commands/seed';
 import { HttpServices, ReadinessCheck } from './http/types';
 import { AccessTokens } from './infra/jwt';
+import { instrumentStore, Metrics } from './infra/metrics';
 import { PasswordHasher } from './infra/password-hasher';
 import { LoginThrottle, RequestLimits } from './infra/rate-limits';
 import { RevocationList } from './infra/revocations';
@@ -68,8 +69,10 @@ export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole
   const databaseUrl = config.databaseUrl;
   if (!databaseUrl) throw new Error('startSystem needs a database URL (embedded PostgreSQL is started by main)');
   const knex = createKnex(databaseUrl, config.dbPoolMax);
-  const store = createEventStore(config, databaseUrl);
-  if (store instanceof PostgresEventStore) await store.migrate();
+  const rawStore = createEventStore(config, databaseUrl);
+  if (rawStore instanceof PostgresEventStore) await rawStore.migrate();
+  const metrics = new Metrics();
+  const store = instrumentStore(rawStore, metrics);
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
   const queues = new Queues({ redisUrl: config.redisUrl, prefix: config.redisPrefix, attempts: options.jobAttempts, backoffMs: options.jobBackoffMs });
   const hasher = new PasswordHasher(config.bcryptCost);
@@ -120,6 +123,8 @@ export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole
   if (roles.has('api')) {
     await waiter.start();
     await revocations.start();
+    metrics.watchProjections(knex);
+    metrics.watchQueues(queues);
     services = {
       config,
       cmd,
@@ -128,6 +133,8 @@ export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole
       waiter,
       log,
       apiKeys: createApiKeyVerifier(cmd),
+      metrics,
+      queues,
       limits: new RequestLimits(redis, config.redisPrefix, config.rateLimits),
       readiness: () => readiness(knex, redis, store),
     };

@@ -48,6 +48,8 @@ export interface Config {
   /** Origins (scheme://host[:port]) allowed to call the API from a browser, with credentials. */
   corsOrigins: string[];
   rateLimits: RateLimits;
+  /** When set, GET /metrics wants `Authorization: Bearer <METRICS_TOKEN>`. */
+  metricsToken: string | null;
   adminEmail: string | null;
   adminPassword: string | null;
 }
@@ -209,6 +211,7 @@ const schema = yup.object({
   LOGIN_LONG_LOCK_SECONDS: yup.number().integer().min(1).max(7 * 86400).default(900),
   // NIST SP 800-63B-4 3.2.2: no more than 100 consecutive failed attempts on one account.
   LOGIN_MAX_FAILURES_PER_HOUR: yup.number().integer().min(1).max(100).default(100),
+  METRICS_TOKEN: yup.string().trim().optional(),
   ADMIN_EMAIL: yup.string().email().optional(),
   ADMIN_PASSWORD: yup.string().optional(),
 });
@@ -301,6 +304,7 @@ export function loadConfig(env: Env = process.env, secrets?: { jwtSecret: string
         maxPerHour: v.LOGIN_MAX_FAILURES_PER_HOUR,
       },
     },
+    metricsToken: v.METRICS_TOKEN || null,
     adminEmail: v.ADMIN_EMAIL || null,
     adminPassword: v.ADMIN_PASSWORD || null,
   };

@@ -3,6 +3,7 @@ import Koa, { Next } from 'koa';
 import { HttpMethodEnum, koaBody } from 'koa-body';
 import { corsFor, csrfGuard, securityHeaders } from './browser-safety';
 import { sanitiseBody } from './json-body';
+import { metricsMiddleware, queuesDashboard } from './observability';
 import { problemMiddleware, sendProblem } from './problem';
 import { routers } from './routes';
 import { AppState, Ctx, HttpServices } from './types';
@@ -37,10 +38,12 @@ export function createApp(svc: HttpServices): Koa<AppState> {
     }
   });
 
+  app.use(metricsMiddleware(svc));
   app.use(securityHeaders());
   app.use(corsFor(svc.config));
   app.use(problemMiddleware);
   app.use(csrfGuard(svc.config));
+  app.use(queuesDashboard(svc));
 
   app.use(async (ctx: Ctx, next: Next) => {
     if (BODY_METHODS.has(ctx.method) && hasBody(ctx) && !ctx.is('application/json', 'application/*+json')) {

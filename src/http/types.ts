@@ -8,6 +8,8 @@ import { CheckpointWaiter } from '../projections/waiter';
 import { Position } from '../eventstore/types';
 import { RequestLimits } from '../infra/rate-limits';
 import type { ApiKeyVerifier, Principal } from './auth';
+import type { Metrics } from '../infra/metrics';
+import type { Queues } from '../workers/queues';
 
 export interface ReadinessCheck {
   name: string;
@@ -24,6 +26,8 @@ export interface HttpServices {
   waiter: CheckpointWaiter;
   log: Logger;
   apiKeys: ApiKeyVerifier;
+  metrics: Metrics;
+  queues: Queues;
   /** Per-IP and per-address rate limits. */
   limits: RequestLimits;
   readiness(): Promise<ReadinessCheck[]>;

@@ -74,7 +74,8 @@ function caseFoldClass(cls: string): string {
     if (c.toLowerCase() !== c.toUpperCase()) extra.push(otherCase(c));
     i += 1;
   }
-  return cls + extra.filter((x) => !cls.includes(x)).join('');
+  // In front: a '-' at the end of the class stays a literal.
+  return extra.filter((x) => !cls.includes(x)).join('') + cls;
 }
 
 /** Whether the range a-b holds an ASCII letter (A-Z is 65-90, a-z 97-122). */
@@ -246,7 +247,9 @@ function convert(d: FieldDescription, where: string): JsonSchema {
     if (isRecord(meta.jsonSchema)) Object.assign(out, meta.jsonSchema);
   }
   if (d.nullable && typeof out.type === 'string') out.type = [out.type, 'null'];
-  return out;
+  // `type` first, for whoever reads the document.
+  const { type: t, ...rest } = out;
+  return t === undefined ? rest : { type: t, ...rest };
 }
 
 /** The JSON Schema of a yup schema. */

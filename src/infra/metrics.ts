@@ -1,0 +1,126 @@
+import { Knex } from 'knex';
+import client from 'prom-client';
+import { AppendResult, EventStore, Expected, NewEvent, Position, RecordedEvent } from '../eventstore/types';
+import { positionOf, readCheckpoints } from '../projections/checkpoints';
+import type { Queues } from '../workers/queues';
+
+/** Prometheus metrics of one process, served at GET /metrics. */
+export class Metrics {
+  readonly registry = new client.Registry();
+
+  readonly httpDuration = new client.Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by route template and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  readonly logins = new client.Counter({
+    name: 'auth_logins_total',
+    help: 'Password sign-ins by outcome (success, failure, locked)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly appends = new client.Counter({
+    name: 'eventstore_appends_total',
+    help: 'Appends to the event store by stream category and result',
+    labelNames: ['category', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly appendedEvents = new client.Counter({
+    name: 'eventstore_events_appended_total',
+    help: 'Events appended by stream category',
+    labelNames: ['category'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    client.collectDefaultMetrics({ register: this.registry, prefix: 'iam_' });
+  }
+
+  /** Lag per projection and reactor, read from the checkpoints and the log when scraped. */
+  watchProjections(knex: Knex): void {
+    // prom-client calls collect() on scrape; a failing database shows as missing samples.
+    const lagEvents: client.Gauge<'projection'> = new client.Gauge({
+      name: 'projection_lag_events',
+      help: 'Events appended but not yet processed',
+      labelNames: ['projection'] as const,
+      registers: [this.registry],
+      collect: () => collect().catch(() => undefined),
+    });
+    const lagSeconds: client.Gauge<'projection'> = new client.Gauge({
+      name: 'projection_lag_seconds',
+      help: 'Age of the oldest event not yet processed (0 when caught up)',
+      labelNames: ['projection'] as const,
+      registers: [this.registry],
+      collect: () => collect().catch(() => undefined),
+    });
+    // Both gauges come from one query round per scrape (prom-client collects them concurrently).
+    let inFlight: Promise<void> | null = null;
+    const collect = (): Promise<void> =>
+      (inFlight ??= measure().finally(() => {
+        inFlight = null;
+      }));
+    const measure = async () => {
+      const rows = await readCheckpoints(knex);
+      await Promise.all(
+        rows
+          .filter((r) => !r.name.includes('#'))
+          .map(async (row) => {
+            const p = positionOf(row);
+            const r = await knex.raw(
+              `SELECT count(*)::bigint AS n, min(created_at) AS oldest FROM es_events WHERE (transaction_id, global_position) > (?::text::xid8, ?::bigint)`,
+              [(p?.commit ?? 0n).toString(), (p?.prepare ?? 0n).toString()],
+            );
+            lagEvents.set({ projection: row.name }, Number(r.rows[0].n));
+            lagSeconds.set({ projection: row.name }, r.rows[0].oldest ? Math.max(0, (Date.now() - new Date(r.rows[0].oldest).getTime()) / 1000) : 0);
+          }),
+      );
+    };
+  }
+
+  /** Jobs per queue and state (waiting, active, delayed, failed, completed). */
+  watchQueues(queues: Queues): void {
+    const jobs: client.Gauge<'queue' | 'state'> = new client.Gauge({
+      name: 'queue_jobs',
+      help: 'Jobs per queue and state (failed jobs are kept for inspection)',
+      labelNames: ['queue', 'state'] as const,
+      registers: [this.registry],
+      collect: async () => {
+        for (const q of [queues.email, queues.sessions]) {
+          const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed').catch(() => null);
+          if (counts) for (const [state, n] of Object.entries(counts)) jobs.set({ queue: q.name, state }, n);
+        }
+      },
+    });
+  }
+}
+
+const categoryOf = (stream: string): string => stream.split('-')[0];
+
+/** The event store with every append counted. */
+export function instrumentStore(store: EventStore, metrics: Metrics): EventStore {
+  return {
+    async append(stream: string, events: NewEvent[], expected: Expected): Promise<AppendResult> {
+      const category = categoryOf(stream);
+      try {
+        const r = await store.append(stream, events, expected);
+        metrics.appends.inc({ category, result: 'ok' });
+        metrics.appendedEvents.inc({ category }, events.length);
+        return r;
+      } catch (e) {
+        metrics.appends.inc({ category, result: 'error' });
+        throw e;
+      }
+    },
+    read: (stream: string): AsyncIterable<RecordedEvent> => store.read(stream),
+    readAll: (after: Position | null, batchSize: number) => store.readAll(after, batchSize),
+    onAppend: store.onAppend ? (l: () => void) => store.onAppend!(l) : undefined,
+    headPosition: () => store.headPosition(),
+    ping: () => store.ping(),
+    close: () => store.close(),
+  };
+}
