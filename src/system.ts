@@ -209,8 +209,7 @@ async function check(name: string, f: () => Promise<string | void>): Promise<Rea
 
 /** Ready when PostgreSQL, Redis and the event store answer and no projection is stuck behind. */
 async function readiness(knex: Knex, redis: Redis, store: EventStore): Promise<ReadinessCheck[]> {
-  const withTimeout = <T>(p: Promise<T>): Promise<T> =>
-    Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timed out')), 2000))]);
+  const withTimeout = <T>(p: Promise<T>): Promise<T> => bounded(p, 2000);
   return Promise.all([
     check('postgres', async () => {
       await withTimeout(knex.raw('SELECT 1'));

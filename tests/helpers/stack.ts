@@ -3,12 +3,18 @@ import { Writable } from 'node:stream';
 import { Config, Env, loadConfig } from '../../src/config';
 import { startSystem, System, ProcessRole } from '../../src/system';
 import { createTestDatabase, TestDatabase, uniquePrefix } from './db';
+import { checkResponse } from './openapi-conformance';
 import { SmtpCatcher } from './smtp';
 
 export interface HttpResult<T = Record<string, unknown>> {
   status: number;
   body: T;
   headers: Headers;
+}
+
+export interface RequestOptions {
+  /** false: skip the check of the response against the OpenAPI document (a raw, non-API path). */
+  conformance?: boolean;
 }
 
 export interface TestStack {
@@ -19,7 +25,8 @@ export interface TestStack {
   url: string;
   /** Every log line the app wrote, for tests that check what logs contain. */
   logs: string[];
-  request<T = Record<string, unknown>>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<HttpResult<T>>;
+  /** Every response is checked against the OpenAPI document (tests/helpers/openapi-conformance.ts) unless `options.conformance` is false. */
+  request<T = Record<string, unknown>>(method: string, path: string, body?: unknown, headers?: Record<string, string>, options?: RequestOptions): Promise<HttpResult<T>>;
   /** Starts another app process on the same database and Redis prefix (e.g. a second projector). */
   startAnother(roles: ProcessRole[], env?: Env): Promise<System>;
   stop(): Promise<void>;
@@ -81,7 +88,7 @@ export async function startStack(label: string, env: Env = {}, roles: ProcessRol
     smtp,
     url,
     logs,
-    async request(method, path, body, headers = {}) {
+    async request(method, path, body, headers = {}, options = {}) {
       const res = await fetch(`${url}${path}`, {
         method,
         headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
@@ -94,6 +101,7 @@ export async function startStack(label: string, env: Env = {}, roles: ProcessRol
       } catch {
         // not JSON: keep the text
       }
+      if (options.conformance !== false) checkResponse(method, path, res.status, res.headers.get('content-type'), text === '' ? undefined : parsed, res.headers);
       return { status: res.status, body: parsed as never, headers: res.headers };
     },
     async startAnother(moreRoles, moreEnv = {}) {

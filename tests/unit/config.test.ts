@@ -42,6 +42,7 @@ describe('loadConfig', () => {
       projectionBatchSize: 500,
       dbPoolMax: 10,
       logLevel: 'info',
+      metricsToken: null,
       trustProxy: false,
       proxyHops: 0,
       corsOrigins: [],

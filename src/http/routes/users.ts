@@ -62,6 +62,13 @@ export function usersRouter(svc: HttpServices): Router<AppState> {
     return user;
   };
 
+  /** The user after a write the route waited for; gone only if the read model is being rebuilt. */
+  const reread = async (id: string): Promise<UserRow> => {
+    const u = await findUserById(svc.knex, id);
+    if (!u) throw new DomainError('UNAVAILABLE', 'The user list is catching up; try again in a moment');
+    return u;
+  };
+
   r.get('/', async (ctx) => {
     const q = parseList(ctx.query, SORTS, '-createdAt', listFilters);
     const f = q.filters;
@@ -84,7 +91,7 @@ export function usersRouter(svc: HttpServices): Router<AppState> {
     const { role } = validate(roleSchema, bodyOf(ctx));
     const user = await existing(ctx);
     await caughtUp(svc, await changeRole(svc.cmd, user.id as UserId, role as Role, ctx.state.meta));
-    ctx.body = presentUser((await findUserById(svc.knex, user.id))!);
+    ctx.body = presentUser(await reread(user.id));
   });
 
   r.delete('/:id', async (ctx) => {
@@ -96,7 +103,7 @@ export function usersRouter(svc: HttpServices): Router<AppState> {
   r.put('/:id/restore', async (ctx) => {
     const user = await existing(ctx);
     await caughtUp(svc, await restoreUser(svc.cmd, user.id as UserId, ctx.state.meta));
-    ctx.body = { message: 'User restored', user: presentUser((await findUserById(svc.knex, user.id))!) };
+    ctx.body = { message: 'User restored', user: presentUser(await reread(user.id)) };
   });
 
   r.get('/:id/history', async (ctx) => {
