@@ -6,6 +6,8 @@ import { Config } from '../config';
 import { CommandContext, RequestMeta } from '../commands/context';
 import { CheckpointWaiter } from '../projections/waiter';
 import { Position } from '../eventstore/types';
+import { PROJECTIONS } from '../projections';
+import { auditProjection } from '../projections/audit';
 import { RequestLimits } from '../infra/rate-limits';
 import type { ApiKeyVerifier, Principal } from './auth';
 import type { Metrics } from '../infra/metrics';
@@ -42,6 +44,15 @@ export interface AppState {
 
 export type Ctx = ParameterizedContext<AppState>;
 
-/** Read your writes: hold the answer until the projections serving follow-up reads caught up. */
-export const caughtUp = (svc: HttpServices, position: Position | null): Promise<boolean> =>
-  svc.waiter.whenProcessed(position, svc.config.readYourWritesTimeoutMs);
+/**
+ * The read models a client reads right after a write. The audit log is left out: it is an
+ * after-the-fact record, and waiting on it would tie every command to its slowest projection.
+ */
+export const FOLLOW_UP_READ_MODELS: readonly string[] = PROJECTIONS.map((p) => p.name).filter((n) => n !== auditProjection.name);
+
+/**
+ * Read your writes: hold the answer until the projections serving follow-up reads caught up
+ * (all of FOLLOW_UP_READ_MODELS, or only those a route's answer and next reads depend on).
+ */
+export const caughtUp = (svc: HttpServices, position: Position | null, readModels: readonly string[] = FOLLOW_UP_READ_MODELS): Promise<boolean> =>
+  svc.waiter.whenProcessed(position, svc.config.readYourWritesTimeoutMs, readModels);

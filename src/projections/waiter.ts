@@ -6,6 +6,7 @@ import { positionOf, readCheckpoints } from './checkpoints';
 
 interface Waiting {
   position: Position;
+  names: readonly string[];
   resolve: (ok: boolean) => void;
   timer: NodeJS.Timeout;
 }
@@ -65,17 +66,24 @@ export class CheckpointWaiter {
     this.settle();
   }
 
-  private reached(position: Position): boolean {
-    for (const p of this.positions.values()) if (!p || comparePositions(p, position) < 0) return false;
+  private reached(position: Position, names: readonly string[]): boolean {
+    for (const n of names) {
+      const p = this.positions.get(n);
+      if (!p || comparePositions(p, position) < 0) return false;
+    }
     return true;
   }
 
-  /** True when the position was reached in time; false on timeout (the caller still answers). */
-  whenProcessed(position: Position | null, timeoutMs: number): Promise<boolean> {
-    if (!position || this.reached(position)) return Promise.resolve(true);
+  /**
+   * True when the named projections (default: all this waiter knows) reached the position in
+   * time; false on timeout (the caller still answers).
+   */
+  whenProcessed(position: Position | null, timeoutMs: number, names: readonly string[] = this.names): Promise<boolean> {
+    if (!position || this.reached(position, names)) return Promise.resolve(true);
     return new Promise((resolve) => {
       const w: Waiting = {
         position,
+        names,
         resolve,
         timer: setTimeout(() => {
           this.waiting.delete(w);
@@ -89,7 +97,7 @@ export class CheckpointWaiter {
 
   private settle(): void {
     for (const w of this.waiting) {
-      if (this.reached(w.position)) {
+      if (this.reached(w.position, w.names)) {
         clearTimeout(w.timer);
         this.waiting.delete(w);
         w.resolve(true);

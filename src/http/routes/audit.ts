@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import * as yup from 'yup';
-import { AuditWithActor, presentAudit } from '../../projections/audit';
+import { AuditWithActor, auditProjection, presentAudit } from '../../projections/audit';
 import { authenticate, requireRole } from '../auth';
 import { paginate, parseList } from '../list';
 import { AppState, HttpServices } from '../types';
@@ -39,6 +39,8 @@ export function auditRouter(svc: HttpServices): Router<AppState> {
 
   r.get('/', async (ctx) => {
     const q = parseList(ctx.query, SORTS, '-at', auditFilters, 'l.seq');
+    // Commands do not wait for the audit log; a query does: it sees everything committed before it.
+    await svc.waiter.whenProcessed(await svc.cmd.store.headPosition(), svc.config.readYourWritesTimeoutMs, [auditProjection.name]);
     const f = q.filters;
     const base = svc.knex('audit_log as l').leftJoin('users as a', 'a.id', 'l.actor_id').select('l.*', 'a.email as actor_email');
     if (f.userId) base.andWhere('l.subject_id', f.userId);

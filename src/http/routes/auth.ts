@@ -54,7 +54,8 @@ const clearAuthCookies = (ctx: Ctx): void => {
 
 /** The login response: tokens, also as httpOnly cookies, and the user as the read model has it. */
 async function signedInBody(svc: HttpServices, ctx: Ctx, s: SignedIn) {
-  await caughtUp(svc, s.position);
+  // A sign-in or refresh touches the user's and the session's streams only.
+  await caughtUp(svc, s.position, ['users', 'sessions']);
   setAuthCookies(svc, ctx, s);
   const user = await findUserById(svc.knex, s.userId);
   return { ...s.tokens, user: user ? presentUser(user) : null };
