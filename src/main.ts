@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import pino from 'pino';
 import { ConfigError, loadConfig } from './config';
 import { startEmbeddedPostgres } from './infra/embedded-postgres';
@@ -46,6 +47,16 @@ async function main(): Promise<void> {
     redact: { paths: ['*.password', '*.currentPassword', '*.newPassword', '*.token', '*.refreshToken', '*.accessToken', 'req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
   });
 
+  // A forked API process: the primary already prepared the database and Redis.
+  if (cluster.isWorker) {
+    const system = await startSystem(config, new Set<ProcessRole>(['api']), log);
+    if (system.services && env.IAM_API_PROCESS_INDEX === '0') await bootstrapAdmin(system.services.cmd, log);
+    const stopWorker = () => void system.stop().finally(() => process.exit(0));
+    process.on('SIGTERM', stopWorker);
+    process.on('SIGINT', stopWorker);
+    return;
+  }
+
   const cleanups: (() => Promise<void>)[] = [];
   if (!config.databaseUrl) {
     const pg = await startEmbeddedPostgres(dataDir, log, Number(env.EMBEDDED_PG_PORT ?? 54329));
@@ -57,10 +68,27 @@ async function main(): Promise<void> {
   cleanups.push(() => redis.stop());
   config = { ...config, redisUrl: redis.url };
 
-  const system = await startSystem(config, new Set(ROLES[arg]), log);
+  // API_PROCESSES > 1: the API runs in that many forked processes sharing the port (one per
+  // core); this process keeps the other roles (projector, workers) and supervises them.
+  const roles = new Set(ROLES[arg]);
+  const forks = roles.has('api') && config.apiProcesses > 1 ? config.apiProcesses : 0;
+  if (forks) roles.delete('api');
+  const system = await startSystem(config, roles, log);
   if (system.services) await bootstrapAdmin(system.services.cmd, log);
-
+  const children = new Map<number, number>();
   let stopping = false;
+  const fork = (index: number) => {
+    const child = cluster.fork({ DATABASE_URL: config.databaseUrl ?? '', REDIS_URL: config.redisUrl, IAM_API_PROCESS_INDEX: String(index) });
+    children.set(child.id, index);
+    child.on('exit', (code, signal) => {
+      children.delete(child.id);
+      if (stopping) return;
+      log.error({ code, signal, index }, 'API process exited; starting another');
+      setTimeout(() => fork(index), 1000).unref();
+    });
+  };
+  for (let i = 0; i < forks; i++) fork(i);
+
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -68,6 +96,17 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(1), 25_000);
     force.unref();
     try {
+      // API processes first (they stop taking requests), then this process's roles.
+      await Promise.all(
+        Object.values(cluster.workers ?? {}).map(
+          (w) =>
+            new Promise<void>((resolve) => {
+              if (!w || w.isDead()) return resolve();
+              w.once('exit', () => resolve());
+              w.process.kill('SIGTERM');
+            }),
+        ),
+      );
       await system.stop();
       for (const c of cleanups.reverse()) await c();
     } finally {

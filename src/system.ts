@@ -176,7 +176,10 @@ export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole
 
 
   log.info({ roles: [...roles], eventStore: config.eventStoreUrl ? 'eventstoredb' : 'postgres' }, 'started');
-  return { config, knex, store, redis, queues, projector, server, url, services, stop };
+  let stopped: Promise<void> | null = null;
+  // Idempotent: a second signal (or a supervisor's) joins the shutdown under way.
+  const stopOnce = () => (stopped ??= stop());
+  return { config, knex, store, redis, queues, projector, server, url, services, stop: stopOnce };
 }
 
 /** Resolves as `p` does, or rejects once `ms` have passed. */

@@ -39,6 +39,8 @@ export interface Config {
   resetTtlSeconds: number;
   readYourWritesTimeoutMs: number;
   projectionBatchSize: number;
+  /** API processes forked by `all`/`api` (node:cluster, sharing the port); 1 = in this process. */
+  apiProcesses: number;
   /** Connections per pool (read models, event store); each process has one of each. */
   dbPoolMax: number;
   logLevel: string;
@@ -179,6 +181,7 @@ const schema = yup.object({
   READ_YOUR_WRITES_TIMEOUT_MS: yup.number().integer().min(0).max(60000).default(5000),
   PROJECTION_BATCH_SIZE: yup.number().integer().min(1).max(10000).default(500),
   DB_POOL_MAX: yup.number().integer().min(1).max(200).default(10),
+  API_PROCESSES: yup.number().integer().min(1).max(64).default(1),
   LOG_LEVEL: yup.string().oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: yup
     .string()
@@ -286,6 +289,7 @@ export function loadConfig(env: Env = process.env, secrets?: { jwtSecret: string
     readYourWritesTimeoutMs: v.READ_YOUR_WRITES_TIMEOUT_MS,
     projectionBatchSize: v.PROJECTION_BATCH_SIZE,
     dbPoolMax: v.DB_POOL_MAX,
+    apiProcesses: v.API_PROCESSES,
     logLevel: v.LOG_LEVEL,
     trustProxy: proxyHopsOf(v.TRUST_PROXY) > 0,
     proxyHops: proxyHopsOf(v.TRUST_PROXY),

@@ -41,6 +41,7 @@ describe('loadConfig', () => {
       readYourWritesTimeoutMs: 5000,
       projectionBatchSize: 500,
       dbPoolMax: 10,
+      apiProcesses: 1,
       logLevel: 'info',
       metricsToken: null,
       trustProxy: false,
