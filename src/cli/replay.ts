@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   }
   const chosen = args.length ? PROJECTIONS.filter((p) => args.includes(p.name)) : PROJECTIONS;
   const { config, log, cleanup } = await cliEnv();
-  const knex = createKnex(config.databaseUrl, 4);
+  const knex = createKnex(config.databaseUrl, Math.max(4, chosen.length * 2));
   const store = createEventStore(config, config.databaseUrl);
   try {
     if (store instanceof PostgresEventStore) await store.migrate();
@@ -35,17 +35,20 @@ async function main(): Promise<void> {
       { format: ' {name} |{bar}| {value}/{total} events | {speed} ev/s | ETA {eta_formatted}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 2000 },
       Presets.shades_classic,
     );
-    for (const p of chosen) {
-      const started = Date.now();
-      const bar = bars.create(Math.max(total, 1), 0, { name: p.name.padEnd(16), speed: 0 });
-      const { processed } = await replayProjection({ knex, store, connectionString: config.databaseUrl, log }, p, (progress) => {
-        const secs = Math.max((Date.now() - started) / 1000, 0.001);
-        bar.setTotal(Math.max(total, progress.processed, 1));
-        bar.update(progress.processed, { speed: Math.round(progress.processed / secs) });
-      });
-      bar.update(processed, { speed: Math.round(processed / Math.max((Date.now() - started) / 1000, 0.001)) });
-      bar.stop();
-    }
+    // All at once: each builds its own scratch tables, so they share the machine, not a lock.
+    await Promise.all(
+      chosen.map(async (p) => {
+        const started = Date.now();
+        const bar = bars.create(Math.max(total, 1), 0, { name: p.name.padEnd(16), speed: 0 });
+        const { processed } = await replayProjection({ knex, store, connectionString: config.databaseUrl, log }, p, (progress) => {
+          const secs = Math.max((Date.now() - started) / 1000, 0.001);
+          bar.setTotal(Math.max(total, progress.processed, 1));
+          bar.update(progress.processed, { speed: Math.round(progress.processed / secs) });
+        });
+        bar.update(processed, { speed: Math.round(processed / Math.max((Date.now() - started) / 1000, 0.001)) });
+        bar.stop();
+      }),
+    );
     bars.stop();
     console.log(`Replayed ${chosen.map((p) => p.name).join(', ')}.`);
   } finally {

@@ -103,15 +103,35 @@ const USER_CLAIM_KINDS = new Set<unknown>(['email', 'username']);
  * stream's earlier events were about (a session's refreshes and revocation, a key's revocation).
  * Content, services and permissions are not about a user: no subject.
  */
-async function subjectOf(r: RecordedEvent, trx: Knex.Transaction): Promise<string | null> {
+async function subjectOf(r: RecordedEvent, trx: Knex.Transaction, seen: Map<string, string>): Promise<string | null> {
   const prefix = USER_STREAM_PREFIXES.find((p) => r.streamId.startsWith(p));
   if (prefix) return uuidOrNull(r.streamId.slice(prefix.length));
   if (r.type === 'ValueClaimed' || r.type === 'ValueReleased') return USER_CLAIM_KINDS.has(r.data.kind) ? uuidOrNull(r.data.userId) : null;
   const named = uuidOrNull(r.data.userId) ?? uuidOrNull(r.data.ownerId);
   if (named) return named;
+  // Earlier in this batch, or earlier in the table.
+  const inBatch = seen.get(r.streamId);
+  if (inBatch) return inBatch;
   const earlier = await trx('audit_log').where({ stream_id: r.streamId }).whereNotNull('subject_id').orderBy('seq').first('subject_id');
   return earlier?.subject_id ?? null;
 }
+
+const rowOf = async (r: RecordedEvent, trx: Knex.Transaction, seen: Map<string, string>) => {
+  const subject = await subjectOf(r, trx, seen);
+  if (subject) seen.set(r.streamId, subject);
+  return {
+    event_id: r.id,
+    at: r.createdAt,
+    type: r.type,
+    stream_id: r.streamId,
+    subject_id: subject,
+    actor_id: uuidOrNull(r.metadata.actorId),
+    api_key_id: uuidOrNull(r.metadata.apiKeyId),
+    ip: text(r.metadata.ip, 64),
+    user_agent: text(r.metadata.userAgent, 512),
+    data: JSON.stringify(withoutSecrets(r.data)),
+  };
+};
 
 const text = (v: unknown, max: number): string | null => (typeof v === 'string' ? v.slice(0, max) : null);
 
@@ -144,21 +164,14 @@ export const auditProjection: Projection = {
   },
   handles: Object.keys(AUDITED),
   async apply(r: RecordedEvent, trx: Knex.Transaction) {
-    await trx('audit_log')
-      .insert({
-        event_id: r.id,
-        at: r.createdAt,
-        type: r.type,
-        stream_id: r.streamId,
-        subject_id: await subjectOf(r, trx),
-        actor_id: uuidOrNull(r.metadata.actorId),
-        api_key_id: uuidOrNull(r.metadata.apiKeyId),
-        ip: text(r.metadata.ip, 64),
-        user_agent: text(r.metadata.userAgent, 512),
-        data: JSON.stringify(withoutSecrets(r.data)),
-      })
-      .onConflict('event_id')
-      .ignore();
+    await this.applyBatch!([r], trx);
+  },
+  // One multi-row INSERT per batch (in log order, so seq follows the log) instead of one per event.
+  async applyBatch(events: RecordedEvent[], trx: Knex.Transaction) {
+    const seen = new Map<string, string>();
+    const rows = [];
+    for (const r of events) rows.push(await rowOf(r, trx, seen));
+    for (let i = 0; i < rows.length; i += 500) await trx('audit_log').insert(rows.slice(i, i + 500)).onConflict('event_id').ignore();
   },
 };
 

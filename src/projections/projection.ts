@@ -14,6 +14,16 @@ export interface Projection {
   setup(db: Knex | Knex.Transaction): Promise<void>;
   handles: readonly string[];
   apply(event: RecordedEvent, trx: Knex.Transaction): Promise<void>;
+  /** Optional: the handled events of one batch at once, in log order (e.g. one multi-row insert). */
+  applyBatch?(events: RecordedEvent[], trx: Knex.Transaction): Promise<void>;
+}
+
+/** Applies a batch's handled events, through applyBatch when the projection has one. */
+export async function applyEvents(p: Pick<Projection, 'apply' | 'applyBatch' | 'handles'>, events: RecordedEvent[], trx: Knex.Transaction): Promise<void> {
+  const handled = events.filter((e) => p.handles.includes(e.type));
+  if (handled.length === 0) return;
+  if (p.applyBatch) return p.applyBatch(handled, trx);
+  for (const e of handled) await p.apply(e, trx);
 }
 
 /**
@@ -25,3 +35,10 @@ export interface Reactor {
   handles: readonly string[];
   react(event: RecordedEvent): Promise<void>;
 }
+
+/** A projection as the runner drives it. */
+export const asRunnerTarget = (p: Projection) => ({
+  name: p.name,
+  handles: new Set(p.handles),
+  applyBatch: (events: RecordedEvent[], trx: Knex.Transaction) => applyEvents(p, events, trx),
+});

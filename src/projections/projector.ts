@@ -2,7 +2,7 @@ import { Knex } from 'knex';
 import { Logger } from 'pino';
 import { EventStore, Position } from '../eventstore/types';
 import { CHECKPOINTS, ensureCheckpointTable } from './checkpoints';
-import { Projection, Reactor } from './projection';
+import { asRunnerTarget, Projection, Reactor } from './projection';
 import { replayProjection } from './replay';
 import { AdvisoryLocks } from './locks';
 import { ProjectionRunner } from './runner';
@@ -69,13 +69,19 @@ export class Projector {
     };
     for (const p of this.projections) {
       this.runners.push(
-        new ProjectionRunner({ name: p.name, handles: new Set(p.handles), apply: p.apply.bind(p) }, { ...common, version: p.version }),
+        new ProjectionRunner(asRunnerTarget(p), { ...common, version: p.version }),
       );
     }
     for (const r of this.reactors) {
       this.runners.push(
         new ProjectionRunner(
-          { name: r.name, handles: new Set(r.handles), apply: (e) => r.react(e) },
+          {
+            name: r.name,
+            handles: new Set(r.handles),
+            applyBatch: async (events) => {
+              for (const e of events) await r.react(e);
+            },
+          },
           { ...common, startAt: 'head' },
         ),
       );

@@ -2,7 +2,7 @@ import { Knex } from 'knex';
 import { Logger } from 'pino';
 import { EventStore, Position } from '../eventstore/types';
 import { CHECKPOINTS, positionColumns, positionOf } from './checkpoints';
-import { Projection } from './projection';
+import { applyEvents, asRunnerTarget, Projection } from './projection';
 import { AdvisoryLocks } from './locks';
 import { ProjectionRunner } from './runner';
 
@@ -22,7 +22,6 @@ export interface ReplayProgress {
 
 const scratchSchema = (name: string): string => `replay_${name.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}`;
 
-const asTarget = (p: Projection) => ({ name: p.name, handles: new Set(p.handles), apply: p.apply.bind(p) });
 
 /**
  * Rebuilds a projection's tables from the whole log into a scratch schema while the live
@@ -51,7 +50,7 @@ export async function replayProjection(
     await knex(CHECKPOINTS).where({ name: replayName }).delete();
     await knex(CHECKPOINTS).insert({ name: replayName, version: projection.version, ...positionColumns(null) });
 
-    const runner = new ProjectionRunner(asTarget(projection), {
+    const runner = new ProjectionRunner(asRunnerTarget(projection), {
       knex,
       store: deps.store,
       locks,
@@ -80,7 +79,7 @@ export async function replayProjection(
       for (;;) {
         const events = await deps.store.readAll(from, 2000);
         if (events.length === 0) break;
-        for (const e of events) if (projection.handles.includes(e.type)) await projection.apply(e, trx);
+        await applyEvents(projection, events, trx);
         from = events[events.length - 1].position;
         processed += events.length;
       }

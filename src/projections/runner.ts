@@ -8,7 +8,8 @@ import { AdvisoryLocks } from './locks';
 export interface RunnerTarget {
   name: string;
   handles: ReadonlySet<string>;
-  apply(event: RecordedEvent, trx: Knex.Transaction): Promise<void>;
+  /** The batch's events this target handles (never empty), in log order. */
+  applyBatch(events: RecordedEvent[], trx: Knex.Transaction): Promise<void>;
 }
 
 export interface RunnerOptions {
@@ -174,12 +175,12 @@ export class ProjectionRunner {
     if (events.length === 0) return 0;
     const last = events[events.length - 1].position;
     await this.o.knex.transaction(async (trx) => {
-      if (this.o.schema) await trx.raw(`SET LOCAL search_path TO ${this.o.schema}, public`);
+      // A replay's scratch tables are rebuilt from the log if lost: no need to wait for the WAL flush.
+      if (this.o.schema) await trx.raw(`SET LOCAL search_path TO ${this.o.schema}, public; SET LOCAL synchronous_commit TO off`);
       const row = await trx(CHECKPOINTS).where({ name: this.checkpointName }).forUpdate().first();
       if (!row || !samePosition(positionOf(row), from)) throw new CheckpointMoved();
-      for (const e of events) {
-        if (this.target.handles.has(e.type)) await this.target.apply(e, trx);
-      }
+      const handled = events.filter((e) => this.target.handles.has(e.type));
+      if (handled.length) await this.target.applyBatch(handled, trx);
       await trx(CHECKPOINTS)
         .where({ name: this.checkpointName })
         .update({ ...positionColumns(last), updated_at: trx.fn.now() });
