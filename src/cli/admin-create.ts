@@ -7,7 +7,7 @@ import { PasswordHasher } from '../infra/password-hasher';
 import { LoginThrottle } from '../infra/rate-limits';
 import { RevocationList } from '../infra/revocations';
 import { createEventStore } from '../system';
-import { cliEnv, wantsHelp } from './common';
+import { cliEnv, runCli, wantsHelp } from './common';
 
 const HELP = `Usage: npm run admin:create -- --email EMAIL --password PASSWORD
 
@@ -65,7 +65,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+runCli(main);

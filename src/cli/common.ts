@@ -49,3 +49,13 @@ export async function cliEnv(): Promise<CliEnv> {
 }
 
 export const wantsHelp = (argv: string[]): boolean => argv.includes('--help') || argv.includes('-h');
+
+/** Runs a command-line tool: its error message (not a stack) and exit code 1 on failure. */
+export function runCli(main: () => Promise<void> | void): void {
+  Promise.resolve()
+    .then(main)
+    .catch((err) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exit(1);
+    });
+}

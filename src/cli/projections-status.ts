@@ -1,7 +1,7 @@
 import { PostgresEventStore } from '../eventstore/postgres';
-import { readCheckpoints, positionOf } from '../projections/checkpoints';
+import { lagAfter, readCheckpoints, positionOf } from '../projections/checkpoints';
 import { createEventStore, createKnex, PROJECTIONS } from '../system';
-import { cliEnv, wantsHelp } from './common';
+import { cliEnv, runCli, wantsHelp } from './common';
 
 const HELP = `Usage: npm run projections:status [-- --json]
 
@@ -27,12 +27,7 @@ async function main(): Promise<void> {
       let lagEvents: number | null = null;
       let lagSeconds: number | null = null;
       if (store instanceof PostgresEventStore && (await knex.schema.hasTable('es_events'))) {
-        const r = await knex.raw(
-          `SELECT count(*)::bigint AS n, min(created_at) AS oldest FROM es_events WHERE (transaction_id, global_position) > (?::text::xid8, ?::bigint)`,
-          [(p?.commit ?? 0n).toString(), (p?.prepare ?? 0n).toString()],
-        );
-        lagEvents = Number(r.rows[0].n);
-        lagSeconds = r.rows[0].oldest ? Math.max(0, (Date.now() - new Date(r.rows[0].oldest).getTime()) / 1000) : 0;
+        ({ events: lagEvents, seconds: lagSeconds } = await lagAfter(knex, p));
       }
       const code = PROJECTIONS.find((x) => x.name === row.name);
       out.push({
@@ -70,7 +65,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+runCli(main);

@@ -2,7 +2,7 @@ import { MultiBar, Presets } from 'cli-progress';
 import { PostgresEventStore } from '../eventstore/postgres';
 import { replayProjection } from '../projections/replay';
 import { createEventStore, createKnex, PROJECTIONS } from '../system';
-import { cliEnv, wantsHelp } from './common';
+import { cliEnv, runCli, wantsHelp } from './common';
 
 const HELP = `Usage: npm run projections:replay [-- NAME...]
 
@@ -58,7 +58,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+runCli(main);

@@ -1,7 +1,7 @@
 import { Knex } from 'knex';
 import client from 'prom-client';
 import { AppendResult, EventStore, Expected, NewEvent, Position, RecordedEvent } from '../eventstore/types';
-import { positionOf, readCheckpoints } from '../projections/checkpoints';
+import { lagAfter, positionOf, readCheckpoints } from '../projections/checkpoints';
 import type { Queues } from '../workers/queues';
 
 /** Prometheus metrics of one process, served at GET /metrics. */
@@ -70,13 +70,9 @@ export class Metrics {
         rows
           .filter((r) => !r.name.includes('#'))
           .map(async (row) => {
-            const p = positionOf(row);
-            const r = await knex.raw(
-              `SELECT count(*)::bigint AS n, min(created_at) AS oldest FROM es_events WHERE (transaction_id, global_position) > (?::text::xid8, ?::bigint)`,
-              [(p?.commit ?? 0n).toString(), (p?.prepare ?? 0n).toString()],
-            );
-            lagEvents.set({ projection: row.name }, Number(r.rows[0].n));
-            lagSeconds.set({ projection: row.name }, r.rows[0].oldest ? Math.max(0, (Date.now() - new Date(r.rows[0].oldest).getTime()) / 1000) : 0);
+            const lag = await lagAfter(knex, positionOf(row));
+            lagEvents.set({ projection: row.name }, lag.events);
+            lagSeconds.set({ projection: row.name }, lag.seconds);
           }),
       );
     };

@@ -38,3 +38,13 @@ export const positionColumns = (p: Position | null): { commit_pos: string | null
   commit_pos: p ? p.commit.toString() : null,
   prepare_pos: p ? p.prepare.toString() : null,
 });
+
+/** How far the log runs past a checkpoint (PostgreSQL store): events not processed, age of the oldest. */
+export async function lagAfter(db: Knex, p: Position | null): Promise<{ events: number; seconds: number }> {
+  const r = await db.raw(
+    `SELECT count(*)::bigint AS n, min(created_at) AS oldest FROM es_events WHERE (transaction_id, global_position) > (?::text::xid8, ?::bigint)`,
+    [(p?.commit ?? 0n).toString(), (p?.prepare ?? 0n).toString()],
+  );
+  const oldest = r.rows[0].oldest as Date | null;
+  return { events: Number(r.rows[0].n), seconds: oldest ? Math.max(0, (Date.now() - new Date(oldest).getTime()) / 1000) : 0 };
+}
