@@ -1,0 +1,107 @@
+/**
+ * Where the machine's CPU went during a scenario, from /proc (Linux): the app process (all its
+ * threads, bcrypt workers included), PostgreSQL (every `postgres` process: backends, WAL
+ * writer, ...), Redis, this bench process (the load generator), and everything else. Sampled
+ * each second so connections opened and closed during the scenario are counted.
+ */
+import fs from 'node:fs';
+
+const TICKS = 100; // USER_HZ: 100 on Linux, whatever the kernel's HZ
+
+export interface CpuShare {
+  /** Average cores busy over the scenario. */
+  app: number;
+  postgres: number;
+  redis: number;
+  loadGenerator: number;
+  other: number;
+  idle: number;
+  cores: number;
+}
+
+const readTicks = (pid: number): number | null => {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]); // utime + stime
+  } catch {
+    return null;
+  }
+};
+
+const commOf = (pid: number): string => {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+};
+
+const machineTicks = (): { busy: number; idle: number } => {
+  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0];
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  const idle = v[3] + (v[4] ?? 0);
+  const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { busy: total - idle, idle };
+};
+
+type Group = 'app' | 'postgres' | 'redis' | 'loadGenerator';
+
+export class CpuSampler {
+  private last = new Map<number, number>();
+  private acc: Record<Group, number> = { app: 0, postgres: 0, redis: 0, loadGenerator: 0 };
+  private start = machineTicks();
+  private started = Date.now();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly appPid: number | null) {
+    if (!fs.existsSync('/proc/stat')) return;
+    for (const [pid] of this.pids()) this.last.set(pid, readTicks(pid) ?? 0);
+    this.timer = setInterval(() => this.sample(), 1000);
+    this.timer.unref();
+  }
+
+  private *pids(): Generator<[number, Group]> {
+    if (this.appPid) yield [this.appPid, 'app'];
+    yield [process.pid, 'loadGenerator'];
+    for (const d of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      const pid = Number(d);
+      if (pid === this.appPid || pid === process.pid) continue;
+      const c = commOf(pid);
+      if (c === 'postgres') yield [pid, 'postgres'];
+      else if (c === 'redis-server') yield [pid, 'redis'];
+    }
+  }
+
+  private sample(): void {
+    for (const [pid, group] of this.pids()) {
+      const t = readTicks(pid);
+      if (t === null) continue;
+      const prev = this.last.get(pid) ?? 0;
+      this.acc[group] += Math.max(0, t - prev);
+      this.last.set(pid, t);
+    }
+  }
+
+  stop(): CpuShare | null {
+    if (!this.timer) return null;
+    clearInterval(this.timer);
+    this.sample();
+    const end = machineTicks();
+    const secs = (Date.now() - this.started) / 1000;
+    const perSec = (ticks: number) => ticks / TICKS / secs;
+    const busy = perSec(end.busy - this.start.busy);
+    const known = this.acc.app + this.acc.postgres + this.acc.redis + this.acc.loadGenerator;
+    const round = (x: number) => Math.round(x * 100) / 100;
+    return {
+      app: round(perSec(this.acc.app)),
+      postgres: round(perSec(this.acc.postgres)),
+      redis: round(perSec(this.acc.redis)),
+      loadGenerator: round(perSec(this.acc.loadGenerator)),
+      other: round(Math.max(0, busy - perSec(known))),
+      idle: round(perSec(end.idle - this.start.idle)),
+      cores: round(busy + perSec(end.idle - this.start.idle)),
+    };
+  }
+}

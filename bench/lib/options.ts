@@ -1,0 +1,146 @@
+/** Command-line and environment options of `npm run bench`. */
+
+export const SCENARIOS = ['login', 'refresh', 'me', 'profile', 'users', 'commands', 'lag', 'storm', 'replay'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export interface Options {
+  help: boolean;
+  only: Set<Scenario>;
+  users: number;
+  replayEvents: number;
+  /** Seconds per load scenario. */
+  duration: number;
+  /** Seconds of untimed warm-up before read scenarios. */
+  warmup: number;
+  /** Per-projection time cap of the replay, seconds (0: no cap). */
+  replaySeconds: number;
+  hashSeconds: number;
+  bcryptCost: number;
+  port: number;
+  databaseUrl: string;
+  redisUrl: string;
+  build: boolean;
+  cpuProf: boolean;
+  /** Paced rate of GET /api/profile in the idle and login-storm runs. */
+  stormProfileRate: number;
+  lagRate: number;
+  /** Seconds the projection of the seed may take before the bench goes on without it. */
+  projectionTimeout: number;
+  out: string;
+}
+
+export const HELP = `Usage: npm run bench [-- OPTIONS]
+
+Builds the app, starts it in production mode against a fresh database (iam_bench_<random>) on
+the machine's PostgreSQL and a unique Redis key prefix, seeds users, services, permissions and
+grants straight into the event store, waits for the projections, then drives load with
+autocannon from this machine (127.0.0.1 only). Writes bench/results.json and bench/results.md.
+Everything it creates (app process, database, Redis keys) is removed at the end, on failure
+and on Ctrl-C. With the defaults a run takes about 8-10 minutes on a 2-core machine.
+
+Options (each also settable by the environment variable shown):
+  --only LIST             scenarios to run, comma-separated (default: all):
+                            login     POST /api/auth/login, round-robin over seeded users, and the
+                                      machine's raw bcrypt verify rate (worker thread per core)
+                            refresh   POST /api/auth/token, each connection chaining its session's tokens
+                            me        GET /api/auth/me (Bearer)
+                            profile   GET /api/profile (Bearer)
+                            users     GET /api/users?role=viewer&sort=-createdAt&q=user12, and without q
+                            commands  POST /api/permissions (CreatePermission), as fast as it goes
+                            lag       projection lag of CreatePermission at a paced rate (--lag-rate)
+                            storm     GET /api/profile p99 at a paced rate, idle and during a login storm
+                            replay    rebuild every projection from a log of --replay-events events
+  --users N               seeded users (BENCH_USERS, default 100000)
+  --replay-events N       events in the log for the replay (BENCH_REPLAY_EVENTS, default 1000000);
+                          profile edits of the seeded users are added to reach it
+  --duration S            seconds per load scenario (BENCH_DURATION, default 10)
+  --warmup S              untimed warm-up before read scenarios (BENCH_WARMUP, default 2)
+  --replay-seconds S      time cap per projection replay; a projection that has not finished
+                          is stopped and its full time projected from its measured rate
+                          (BENCH_REPLAY_SECONDS, default 40; 0 = no cap, may take long)
+  --hash-seconds S        duration of the raw bcrypt measurement (BENCH_HASH_SECONDS, default 5)
+  --bcrypt-cost N         BCRYPT_COST of the app and the seed (BENCH_BCRYPT_COST, default 10)
+  --lag-rate N            commands/s of the lag scenario (BENCH_LAG_RATE, default 500)
+  --storm-profile-rate N  paced GET /api/profile rate, idle and during the storm
+                          (BENCH_STORM_PROFILE_RATE, default 200)
+  --port N                port of the app on 127.0.0.1 (BENCH_PORT, default 3987)
+  --database-url URL      PostgreSQL server to create the bench database on
+                          (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres)
+  --redis-url URL         Redis (REDIS_URL, default redis://127.0.0.1:6379)
+  --no-build              use the existing dist/ instead of running npm run build
+  --cpu-prof              run the app under node --cpu-prof for the load scenarios and
+                          summarise the top self-time functions (numbers then include profiler cost)
+  --out DIR               where results.json / results.md go (default bench/)
+  -h, --help              this help
+
+Any BENCH_APP_<NAME>=value in the environment is passed to the app as <NAME>=value
+(e.g. BENCH_APP_DB_POOL_MAX=20) to try a setting. Rate limits are always raised out of reach.
+
+Examples:
+  npm run bench
+  npm run bench -- --only login,me --duration 5
+  npm run bench -- --users 20000 --only replay --replay-events 300000 --replay-seconds 0`;
+
+const num = (name: string, v: string | undefined, dflt: number, min = 0): number => {
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min) throw new Error(`${name} must be a number ≥ ${min}, got "${v}"`);
+  return n;
+};
+
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
+  const args = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '-h' || a === '--help') {
+      args.set('help', true);
+      continue;
+    }
+    if (!a.startsWith('--')) throw new Error(`unexpected argument "${a}" (see --help)`);
+    const eq = a.indexOf('=');
+    const key = a.slice(2, eq > 0 ? eq : undefined);
+    if (['no-build', 'cpu-prof'].includes(key)) {
+      args.set(key, true);
+      continue;
+    }
+    const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new Error(`${a} needs a value (see --help)`);
+    args.set(key, value);
+  }
+  const known = ['help', 'only', 'users', 'replay-events', 'duration', 'warmup', 'replay-seconds', 'hash-seconds', 'bcrypt-cost', 'lag-rate', 'storm-profile-rate', 'port', 'database-url', 'redis-url', 'no-build', 'cpu-prof', 'out'];
+  for (const k of args.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k} (see --help)`);
+  const s = (k: string): string | undefined => {
+    const v = args.get(k);
+    return v === true ? undefined : v;
+  };
+  const onlyRaw = s('only') ?? env.BENCH_ONLY;
+  const only = new Set<Scenario>();
+  if (onlyRaw) {
+    for (const name of onlyRaw.split(',').map((x) => x.trim()).filter(Boolean)) {
+      if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`unknown scenario "${name}"; one of ${SCENARIOS.join(', ')}`);
+      only.add(name as Scenario);
+    }
+  } else SCENARIOS.forEach((x) => only.add(x));
+  const bcryptCost = num('--bcrypt-cost', s('bcrypt-cost') ?? env.BENCH_BCRYPT_COST, 10, 4);
+  if (bcryptCost > 15) throw new Error('--bcrypt-cost must be 4-15 (the app accepts no more)');
+  return {
+    help: args.has('help'),
+    only,
+    users: Math.floor(num('--users', s('users') ?? env.BENCH_USERS, 100_000, 100)),
+    replayEvents: Math.floor(num('--replay-events', s('replay-events') ?? env.BENCH_REPLAY_EVENTS, 1_000_000, 0)),
+    duration: num('--duration', s('duration') ?? env.BENCH_DURATION, 10, 1),
+    warmup: num('--warmup', s('warmup') ?? env.BENCH_WARMUP, 2, 0),
+    replaySeconds: num('--replay-seconds', s('replay-seconds') ?? env.BENCH_REPLAY_SECONDS, 40, 0),
+    hashSeconds: num('--hash-seconds', s('hash-seconds') ?? env.BENCH_HASH_SECONDS, 5, 1),
+    bcryptCost,
+    port: Math.floor(num('--port', s('port') ?? env.BENCH_PORT, 3987, 1)),
+    databaseUrl: s('database-url') ?? env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    redisUrl: s('redis-url') ?? env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    build: !args.has('no-build'),
+    cpuProf: args.has('cpu-prof'),
+    stormProfileRate: num('--storm-profile-rate', s('storm-profile-rate') ?? env.BENCH_STORM_PROFILE_RATE, 200, 1),
+    lagRate: num('--lag-rate', s('lag-rate') ?? env.BENCH_LAG_RATE, 500, 1),
+    projectionTimeout: num('BENCH_PROJECTION_TIMEOUT', env.BENCH_PROJECTION_TIMEOUT, 420, 10),
+    out: s('out') ?? env.BENCH_OUT ?? '',
+  };
+}
