@@ -159,7 +159,7 @@ export function renderMarkdown(r: Results): string {
   if (lagRows.length) {
     L.push('## Projection lag', '');
     L.push(
-      'Measured on every command, not sampled: a deferred constraint trigger (installed by the bench on the bench database only) stamps `clock_timestamp()` when the transaction that inserts the `permissions` read row commits; lag = that stamp − `es_events.created_at` of the `PermissionCreated` event (stamped at the append, same clock). It is what a reader of the read table waits for after the append. The HTTP answer of a command itself waits for every projection (read-your-writes), so the command latency above includes the slowest projection’s lag.',
+      'Measured on every command, not sampled: a deferred constraint trigger (installed by the bench on the bench database only) stamps `clock_timestamp()` when the transaction that inserts the `permissions` read row commits; lag = that stamp − `es_events.created_at` of the `PermissionCreated` event (stamped at the append, same clock). It is what a reader of the read table waits for after the append. The HTTP answer of a command itself waits (read-your-writes) for the projections its follow-up reads use, so the command latency above includes their lag.',
       '',
     );
     L.push('| run | commands | lag p50 | lag p99 | not visible |', '|---|---|---|---|---|');
