@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createSecretKey, KeyObject, randomUUID } from 'node:crypto';
 import jwt, { JwtPayload } from 'jsonwebtoken';
 import { Config } from '../config';
 import { Role } from '../events/user';
@@ -18,14 +18,19 @@ const TYP = 'at+jwt';
 
 /** RFC 9068-style access tokens: one algorithm, explicit typ, issuer, audience and expiry checked. */
 export class AccessTokens {
-  constructor(private readonly c: Config['jwt']) {}
+  /** A KeyObject built once: given a string, jsonwebtoken tries to parse it as a PEM key on every call. */
+  private readonly key: KeyObject;
+
+  constructor(private readonly c: Config['jwt']) {
+    this.key = createSecretKey(Buffer.from(c.secret, 'utf8'));
+  }
 
   get ttlSeconds(): number {
     return this.c.accessTtlSeconds;
   }
 
   sign(claims: { sub: string; sid: string; role: Role; sv: number }): string {
-    return jwt.sign({ sid: claims.sid, role: claims.role, sv: claims.sv }, this.c.secret, {
+    return jwt.sign({ sid: claims.sid, role: claims.role, sv: claims.sv }, this.key, {
       algorithm: this.c.algorithm,
       expiresIn: this.c.accessTtlSeconds,
       issuer: this.c.issuer,
@@ -39,7 +44,7 @@ export class AccessTokens {
   /** The claims, or null for anything not a valid, current access token of ours. */
   verify(token: string): AccessClaims | null {
     try {
-      const decoded = jwt.verify(token, this.c.secret, {
+      const decoded = jwt.verify(token, this.key, {
         algorithms: [this.c.algorithm],
         issuer: this.c.issuer,
         audience: this.c.audience,
