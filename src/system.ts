@@ -14,6 +14,7 @@ import { createApiKeyVerifier } from './commands/api-key/verify';
 import { seedAtStart } from './commands/seed';
 import { HttpServices, ReadinessCheck } from './http/types';
 import { AccessTokens } from './infra/jwt';
+import { bounded } from './infra/bounded';
 import { instrumentStore, Metrics } from './infra/metrics';
 import { PasswordHasher } from './infra/password-hasher';
 import { LoginThrottle, RequestLimits } from './infra/rate-limits';
@@ -181,23 +182,6 @@ export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole
   const stopOnce = () => (stopped ??= stop());
   return { config, knex, store, redis, queues, projector, server, url, services, stop: stopOnce };
 }
-
-/** Resolves as `p` does, or rejects once `ms` have passed. */
-const bounded = <T>(p: Promise<T>, ms: number): Promise<T> =>
-  new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    t.unref();
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
 
 const MAX_LAG_SECONDS = 30;
 

@@ -1,3 +1,4 @@
+import { bounded } from '../../src/infra/bounded';
 /**
  * The bench's own stack: a fresh database on the machine's PostgreSQL, a unique Redis prefix,
  * and the built app as a child process in production mode. Everything it creates is undone by
@@ -34,20 +35,7 @@ export function cleanupAll(): Promise<void> {
   return cleaning;
 }
 
-export const bounded = <T>(p: Promise<T>, ms: number): Promise<T> =>
-  new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
+export { bounded };
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

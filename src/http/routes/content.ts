@@ -58,7 +58,7 @@ const idParam = (ctx: Ctx): string => {
 /** `%`, `_` and `\` in a search are literal characters, not patterns. */
 const likeEscaped = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-/** Content CRUD (the RBAC seed): any signed-in role reads; admins and editors write; soft delete. */
+/** Content CRUD (the RBAC seed): every signed-in role reads; admins and editors write; soft delete. */
 export function contentRouter(svc: HttpServices): Router<AppState> {
   const r = new Router<AppState>({ prefix: '/api/content' });
   r.use(authenticate(svc, { apiKeys: true }));
