@@ -59,7 +59,9 @@ export async function claimValue(
 ): Promise<ClaimResult> {
   const stream = claimStream(kind, normalised);
   for (let attempt = 0; attempt < 10; attempt++) {
-    const s = await readClaim(store, stream);
+    // Most values are claimed for the first time: try that without reading; a stream that
+    // exists fails the append (no_stream) and the next attempt reads it.
+    const s = attempt === 0 ? { owner: null, claimedAt: null, revision: -1n } : await readClaim(store, stream);
     if (s.owner === userId) return { ok: true, position: null };
     const events: ClaimEvent[] = [];
     if (s.owner !== null) {

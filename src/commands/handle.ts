@@ -44,10 +44,12 @@ export async function handle<C, E extends DomainEvent, S>(
   decider: Decider<C, E, S>,
   command: C,
   metadata: EventMetadata,
+  /** The stream as the caller just loaded it: decided on first, so it is not read twice. */
+  loaded?: Loaded<S>,
   attempts = 5,
 ): Promise<Handled<E, S>> {
   for (let attempt = 1; ; attempt++) {
-    const { state, revision } = await load(store, stream, decider);
+    const { state, revision } = attempt === 1 && loaded ? loaded : await load(store, stream, decider);
     const decided = decider.decide(command, state);
     if (decided.length === 0) return { events: [], state, position: null };
     const events = decided.map((e) => ({ ...e, id: randomUUID() }));

@@ -1,11 +1,11 @@
 import { Knex } from 'knex';
 import { Logger } from 'pino';
-import { EventStore, Position } from '../eventstore/types';
+import { EventStore, Position, RecordedEvent } from '../eventstore/types';
 import { CHECKPOINTS, ensureCheckpointTable } from './checkpoints';
 import { asRunnerTarget, Projection, Reactor } from './projection';
 import { replayProjection } from './replay';
 import { AdvisoryLocks } from './locks';
-import { ProjectionRunner } from './runner';
+import { GroupRunner } from './group';
 
 export interface ProjectorDeps {
   knex: Knex;
@@ -32,9 +32,14 @@ export async function prepareReadModels(knex: Knex, projections: readonly Projec
   });
 }
 
-/** Runs every projection and reactor, one active runner each across all processes. */
+/**
+ * Runs every projection and reactor, one active runner each across all processes: the
+ * projections as one group (one log read and one transaction per batch for all of them), the
+ * reactors as another (their side effects go to Redis, whose hiccups must not hold up the
+ * read models).
+ */
 export class Projector {
-  private readonly runners: ProjectionRunner[] = [];
+  private readonly runners: GroupRunner[] = [];
   private readonly locks: AdvisoryLocks;
 
   constructor(
@@ -67,22 +72,26 @@ export class Projector {
       batchSize: this.deps.batchSize,
       onCheckpoint: this.deps.onCheckpoint,
     };
-    for (const p of this.projections) {
+    this.runners.push(
+      new GroupRunner(
+        this.projections.map((p) => ({ target: asRunnerTarget(p), options: { version: p.version } })),
+        { ...common, name: 'projections' },
+      ),
+    );
+    if (this.reactors.length) {
       this.runners.push(
-        new ProjectionRunner(asRunnerTarget(p), { ...common, version: p.version }),
-      );
-    }
-    for (const r of this.reactors) {
-      this.runners.push(
-        new ProjectionRunner(
-          {
-            name: r.name,
-            handles: new Set(r.handles),
-            applyBatch: async (events) => {
-              for (const e of events) await r.react(e);
+        new GroupRunner(
+          this.reactors.map((r) => ({
+            target: {
+              name: r.name,
+              handles: new Set(r.handles),
+              applyBatch: async (events: RecordedEvent[]) => {
+                for (const e of events) await r.react(e);
+              },
             },
-          },
-          { ...common, startAt: 'head' },
+            options: { startAt: 'head' as const },
+          })),
+          { ...common, name: 'reactors' },
         ),
       );
     }
@@ -90,7 +99,7 @@ export class Projector {
   }
 
   get status(): { name: string; active: boolean; position: Position | null }[] {
-    return this.runners.map((r) => ({ name: r.checkpointName, active: r.active, position: r.position }));
+    return this.runners.flatMap((r) => r.status);
   }
 
   async stop(): Promise<void> {

@@ -61,7 +61,8 @@ export async function createPermission(ctx: CommandContext, input: NewPermission
   const key = normaliseCatalogueName(name);
   if (!(await claimValue(ctx.store, 'permissionName', key, permissionId, meta, ctx.clock())).ok) nameTaken();
   try {
-    const r = await handle(ctx.store, permissionStream(permissionId), permissionDecider, command, meta);
+    // A fresh id: the stream cannot exist yet, so there is nothing to read.
+    const r = await handle(ctx.store, permissionStream(permissionId), permissionDecider, command, meta, { state: initialPermissionState(), revision: -1n });
     return { id: permissionId, position: r.position };
   } catch (err) {
     await releaseValue(ctx.store, 'permissionName', key, permissionId, meta);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CommandContext, RequestMeta } from '../context';
 import { DomainError, fail } from '../errors';
-import { handle, load } from '../handle';
+import { handle, load, Loaded } from '../handle';
 import { latest } from '../positions';
 import { newRefreshToken, parseRefreshToken, sha256 } from '../tokens';
 import { userDecider, UserState } from '../user/decider';
@@ -45,6 +45,7 @@ async function startSession(
   passwordMatches: boolean,
   deviceId: string,
   meta: RequestMeta,
+  user?: Loaded<UserState>,
 ): Promise<SignedIn> {
   const now = ctx.clock().toISOString();
   const sessionId = randomUUID() as SessionId;
@@ -62,6 +63,7 @@ async function startSession(
       now,
     },
     { ...meta, actorId: userId },
+    user,
   );
   const evicted = recorded.events.flatMap((e) => (e.type === 'SessionEnded' ? [e.data.sessionId] : []));
   await ctx.revocations.revokeSessions(evicted);
@@ -112,14 +114,15 @@ export async function login(
 ): Promise<SignedIn> {
   const id = input.identifier;
   const owner = 'email' in id ? await ownerOf(ctx.store, 'email', normaliseEmail(id.email)) : await ownerOf(ctx.store, 'username', normaliseUsername(id.username));
-  const loaded = owner ? (await load(ctx.store, userStream(owner), userDecider)).state : null;
+  const stream = owner ? await load(ctx.store, userStream(owner), userDecider) : null;
+  const loaded = stream?.state ?? null;
   // A claimed but unconfirmed new email (a pending change) is not a sign-in name yet.
   const user = loaded && 'email' in id && loaded.email !== normaliseEmail(id.email) ? null : loaded;
   // Unknown names are throttled like accounts, so a lockout says nothing about existence.
   const account = owner ? throttleKeyOf(owner) : 'email' in id ? `email:${normaliseEmail(id.email)}` : `username:${normaliseUsername(id.username)}`;
   const passwordMatches = await checkPassword(ctx, account, input.password, user?.exists ? user.passwordHash : null);
   if (!owner || !user || !user.exists || !passwordMatches) fail('INVALID_CREDENTIALS', 'Invalid credentials');
-  return startSession(ctx, owner as UserId, passwordMatches, input.deviceId ?? randomUUID(), meta);
+  return startSession(ctx, owner as UserId, passwordMatches, input.deviceId ?? randomUUID(), meta, stream ?? undefined);
 }
 
 /** Registration with verification off signs the new user in at once (the TrackIt flow). */
@@ -154,6 +157,7 @@ export async function refresh(ctx: CommandContext, refreshToken: string, meta: R
       userAllowsSession,
     },
     { ...meta, actorId: userId },
+    session,
   );
   const ended = endReasonOf(result.events);
   if (ended) {
