@@ -23,6 +23,8 @@ import { positionOf, readCheckpoints } from './projections/checkpoints';
 import { PROJECTIONS } from './projections';
 import { prepareReadModels, Projector } from './projections/projector';
 import { CheckpointWaiter } from './projections/waiter';
+import { UserCache, USERS_CHANGED_CHANNEL } from './projections/user-cache';
+import { usersProjection } from './projections/users';
 import { createMailer, Mailer } from './workers/mailer';
 import { startProcessors } from './workers/processors';
 import { Queues } from './workers/queues';
@@ -90,10 +92,19 @@ export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole
   };
 
   const waiter = new CheckpointWaiter(knex, databaseUrl, PROJECTIONS.map((p) => p.name), log);
+  const userCache = new UserCache();
+  if (roles.has('api')) {
+    waiter.listen(USERS_CHANGED_CHANNEL, (payload) => userCache.onNotification(payload), (live) => userCache.setLive(live));
+  }
   let projector: Projector | null = null;
   if (roles.has('projector')) {
     projector = new Projector(
-      { knex, store, connectionString: databaseUrl, log, batchSize: config.projectionBatchSize, onCheckpoint: (name, pos) => waiter.update(name, pos) },
+      { knex, store, connectionString: databaseUrl, log, batchSize: config.projectionBatchSize, onCheckpoint: (name, pos) => waiter.update(name, pos),
+        // This process's cache is evicted before the checkpoint it waits on is reported.
+        onCommitted: (name, events) => {
+          if (name === usersProjection.name) userCache.evict(events.map((e) => e.streamId.slice('user-'.length)));
+        },
+      },
       PROJECTIONS,
       [emailReactor(queues, store), sessionsReactor(queues)],
     );
@@ -132,6 +143,7 @@ export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole
       knex,
       redis,
       waiter,
+      users: userCache,
       log,
       apiKeys: createApiKeyVerifier(cmd),
       metrics,

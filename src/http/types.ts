@@ -5,6 +5,7 @@ import { Logger } from 'pino';
 import { Config } from '../config';
 import { CommandContext, RequestMeta } from '../commands/context';
 import { CheckpointWaiter } from '../projections/waiter';
+import type { UserCache } from '../projections/user-cache';
 import { Position } from '../eventstore/types';
 import { PROJECTIONS } from '../projections';
 import { auditProjection } from '../projections/audit';
@@ -26,6 +27,8 @@ export interface HttpServices {
   knex: Knex;
   redis: Redis;
   waiter: CheckpointWaiter;
+  /** Recently read `users` rows, evicted by the users projection's notifications. */
+  users: UserCache;
   log: Logger;
   apiKeys: ApiKeyVerifier;
   metrics: Metrics;

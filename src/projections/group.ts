@@ -22,6 +22,8 @@ export interface GroupOptions {
   idlePollMs?: number;
   lockRetryMs?: number;
   onCheckpoint?: (name: string, position: Position) => void;
+  /** After the batch committed, before its checkpoint is reported: the events a member applied. */
+  onCommitted?: (name: string, events: RecordedEvent[]) => void;
 }
 
 interface Member {
@@ -206,6 +208,7 @@ export class GroupRunner {
     if (events.length === 0) return 0;
     const last = events[events.length - 1].position;
     const moved: Member[] = [];
+    const applied = new Map<Member, RecordedEvent[]>();
     const advanced = await this.o.knex.transaction(async (trx) => {
       const names = active.map((m) => m.target.name);
       const rows: CheckpointRow[] = await trx(CHECKPOINTS).whereIn('name', names).forUpdate().select('name', 'commit_pos', 'prepare_pos');
@@ -223,6 +226,7 @@ export class GroupRunner {
         if (mine.length === 0) continue;
         try {
           await m.target.applyBatch(mine, trx);
+          applied.set(m, mine);
         } catch (err) {
           throw new MemberFailed(m, err);
         }
@@ -239,6 +243,7 @@ export class GroupRunner {
       }
       return going;
     });
+    for (const [m, mine] of applied) this.o.onCommitted?.(m.target.name, mine);
     for (const m of advanced) {
       m.checkpoint = last;
       m.failures = 0;

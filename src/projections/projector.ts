@@ -14,6 +14,8 @@ export interface ProjectorDeps {
   log: Logger;
   batchSize?: number;
   onCheckpoint?: (name: string, position: Position) => void;
+  /** After a batch committed: the events each projection applied (e.g. to evict caches). */
+  onCommitted?: (name: string, events: RecordedEvent[]) => void;
 }
 
 /**
@@ -71,6 +73,7 @@ export class Projector {
       log: this.deps.log,
       batchSize: this.deps.batchSize,
       onCheckpoint: this.deps.onCheckpoint,
+      onCommitted: this.deps.onCommitted,
     };
     this.runners.push(
       new GroupRunner(

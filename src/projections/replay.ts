@@ -5,6 +5,7 @@ import { CHECKPOINTS, positionColumns, positionOf } from './checkpoints';
 import { applyEvents, asRunnerTarget, Projection } from './projection';
 import { AdvisoryLocks } from './locks';
 import { ProjectionRunner } from './runner';
+import { ALL_USERS, USERS_CHANGED_CHANNEL } from './user-cache';
 
 export interface ReplayDeps {
   knex: Knex;
@@ -93,6 +94,8 @@ export async function replayProjection(
         .update({ version: projection.version, ...positionColumns(from), updated_at: trx.fn.now() });
       await trx(CHECKPOINTS).where({ name: replayName }).delete();
       await trx.raw(`DROP SCHEMA ${schema} CASCADE`);
+      // API processes cache users rows: the table they came from is gone.
+      if (projection.tables.includes('users')) await trx.raw('SELECT pg_notify(?, ?)', [USERS_CHANGED_CHANNEL, ALL_USERS]);
       await trx.raw('SELECT pg_notify(?, ?)', ['projection_checkpoint', projection.name]);
     });
     onProgress?.({ projection: projection.name, processed, position: null });

@@ -3,6 +3,7 @@ import { RecordedEvent } from '../eventstore/types';
 import { asDomainEvent } from '../commands/handle';
 import { UserEvent } from '../events/user';
 import { Projection } from './projection';
+import { USERS_CHANGED_CHANNEL, usersChangedPayloads } from './user-cache';
 
 /** The `users` read table: the seed's columns plus what API.md returns. Never a password hash. */
 export interface UserRow {
@@ -107,72 +108,136 @@ export const usersProjection: Projection = {
     'UserRestored',
     'RoleChanged',
   ],
-  async apply(r: RecordedEvent, trx: Knex.Transaction) {
-    const e = asDomainEvent<UserEvent>(r);
-    const id = userIdOf(r);
-    const actor = r.metadata.actorId ?? id;
-    const touch = { updated_at: r.createdAt, updated_by: actor };
-    const users = trx('users').where({ id });
-    switch (e.type) {
-      case 'UserRegistered': {
-        const d = e.data;
-        await trx('users')
-          .insert({
-            id,
-            email: d.email,
-            username: d.username,
-            first_name: d.firstName,
-            last_name: d.lastName,
-            name: d.name,
-            profile: d.profile === null ? null : JSON.stringify(d.profile),
-            role: d.role,
-            email_verified: d.emailVerified,
-            created_by: r.metadata.actorId ?? id,
-            updated_by: r.metadata.actorId ?? id,
-            created_at: r.createdAt,
-            updated_at: r.createdAt,
-          })
-          .onConflict('id')
-          .ignore();
-        return;
-      }
-      case 'EmailVerified':
-        await users.update({ email: e.data.email, email_verified: true, pending_email: null, ...touch });
-        return;
-      case 'EmailChangeRequested':
-        await users.update({ pending_email: e.data.newEmail, ...touch });
-        return;
-      case 'UserLoggedIn':
-        // A login is not an edit: updated_at/updated_by stay as they were.
-        await users.update({ last_login_at: e.data.at });
-        return;
-      case 'PasswordChanged':
-      case 'PasswordReset':
-        await users.update(touch);
-        return;
-      case 'ProfileUpdated': {
-        const patch: Record<string, unknown> = { ...touch };
-        for (const c of e.data.changes) {
-          const col = columnOf[c.field];
-          if (col) patch[col] = col === 'profile' && c.newValue !== null ? JSON.stringify(c.newValue) : c.newValue;
-        }
-        await users.update(patch);
-        return;
-      }
-      case 'UserDeactivated':
-        await users.update({ is_deleted: true, ...touch });
-        return;
-      case 'UserRestored':
-        await users.update({ is_deleted: false, ...touch });
-        return;
-      case 'RoleChanged':
-        await users.update({ role: e.data.to, ...touch });
-        return;
-      default:
-        return;
-    }
+  apply(r: RecordedEvent, trx: Knex.Transaction) {
+    return applyUserEvents([r], trx);
   },
+  applyBatch: (events, trx) => applyUserEvents(events, trx),
 };
+
+type Columns = Partial<Record<keyof UserRow, unknown>>;
+
+/** What one event does to its user's row: a whole new row, or columns to set. */
+function changeOf(r: RecordedEvent): { insert: Columns } | { set: Columns } | null {
+  const e = asDomainEvent<UserEvent>(r);
+  const id = userIdOf(r);
+  const actor = r.metadata.actorId ?? id;
+  const touch = { updated_at: r.createdAt, updated_by: actor };
+  switch (e.type) {
+    case 'UserRegistered': {
+      const d = e.data;
+      return {
+        insert: {
+          id,
+          email: d.email,
+          username: d.username,
+          first_name: d.firstName,
+          last_name: d.lastName,
+          name: d.name,
+          profile: d.profile,
+          role: d.role,
+          email_verified: d.emailVerified,
+          pending_email: null,
+          is_deleted: false,
+          last_login_at: null,
+          created_by: actor,
+          updated_by: actor,
+          created_at: r.createdAt,
+          updated_at: r.createdAt,
+        },
+      };
+    }
+    case 'EmailVerified':
+      return { set: { email: e.data.email, email_verified: true, pending_email: null, ...touch } };
+    case 'EmailChangeRequested':
+      return { set: { pending_email: e.data.newEmail, ...touch } };
+    case 'UserLoggedIn':
+      // A login is not an edit: updated_at/updated_by stay as they were.
+      return { set: { last_login_at: e.data.at } };
+    case 'PasswordChanged':
+    case 'PasswordReset':
+      return { set: touch };
+    case 'ProfileUpdated': {
+      const set: Columns = { ...touch };
+      for (const c of e.data.changes) {
+        const col = columnOf[c.field];
+        if (col) set[col] = c.newValue;
+      }
+      return { set };
+    }
+    case 'UserDeactivated':
+      return { set: { is_deleted: true, ...touch } };
+    case 'UserRestored':
+      return { set: { is_deleted: false, ...touch } };
+    case 'RoleChanged':
+      return { set: { role: e.data.to, ...touch } };
+    default:
+      return null;
+  }
+}
+
+/** SQL type of each column a change may set (the UPDATE reads them out of one jsonb document). */
+const COLUMN_TYPES: Partial<Record<keyof UserRow, string>> = {
+  email: 'text',
+  username: 'text',
+  first_name: 'text',
+  last_name: 'text',
+  name: 'text',
+  profile: 'jsonb',
+  role: 'text',
+  email_verified: 'boolean',
+  pending_email: 'text',
+  is_deleted: 'boolean',
+  last_login_at: 'timestamptz',
+  updated_by: 'uuid',
+  updated_at: 'timestamptz',
+};
+
+const setColumn = (col: string, type: string): string =>
+  type === 'jsonb'
+    ? `${col} = CASE WHEN jsonb_exists(c.doc, '${col}') THEN nullif(c.doc -> '${col}', 'null'::jsonb) ELSE u.${col} END`
+    : `${col} = CASE WHEN jsonb_exists(c.doc, '${col}') THEN (c.doc ->> '${col}')::${type} ELSE u.${col} END`;
+
+const UPDATE_USERS = `
+  UPDATE users u SET ${Object.entries(COLUMN_TYPES)
+    .map(([col, type]) => setColumn(col, type!))
+    .join(',\n    ')}
+  FROM jsonb_each(?::jsonb) AS c(id, doc)
+  WHERE u.id = c.id::uuid`;
+
+const INSERT_CHUNK = 2000;
+
+/**
+ * A batch's user events folded per user (later events win, as applying them one by one would
+ * do), then written as one multi-row INSERT and one UPDATE over a jsonb document of changes;
+ * the ids changed are announced to API processes' user caches in the same transaction.
+ */
+async function applyUserEvents(events: RecordedEvent[], trx: Knex.Transaction): Promise<void> {
+  const inserts = new Map<string, Columns>();
+  const updates = new Map<string, Columns>();
+  for (const r of events) {
+    const change = changeOf(r);
+    if (!change) continue;
+    const id = userIdOf(r);
+    if ('insert' in change) {
+      if (!inserts.has(id)) inserts.set(id, change.insert);
+      continue;
+    }
+    const target = inserts.get(id) ?? updates.get(id);
+    if (target) Object.assign(target, change.set);
+    else updates.set(id, { ...change.set });
+  }
+  const rows = [...inserts.values()].map((row) => ({ ...row, profile: row.profile === null || row.profile === undefined ? null : JSON.stringify(row.profile) }));
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+    await trx('users')
+      .insert(rows.slice(i, i + INSERT_CHUNK))
+      .onConflict('id')
+      .ignore();
+  }
+  if (updates.size) await trx.raw(UPDATE_USERS, [JSON.stringify(Object.fromEntries(updates))]);
+  for (const payload of usersChangedPayloads([...inserts.keys(), ...updates.keys()])) {
+    await trx.raw('SELECT pg_notify(?, ?)', [USERS_CHANGED_CHANNEL, payload]);
+  }
+}
 
 /** The user as API.md returns it. */
 export const presentUser = (u: UserRow) => ({

@@ -22,6 +22,9 @@ export class CheckpointWaiter {
   private listener: Client | null = null;
   private poll: NodeJS.Timeout | null = null;
   private refreshing: Promise<void> | null = null;
+  private readonly channels = new Map<string, { handler: (payload: string) => void; onLive: (live: boolean) => void }>();
+  private reconnect: NodeJS.Timeout | null = null;
+  private stopped = false;
 
   constructor(
     private readonly knex: Knex,
@@ -34,20 +37,70 @@ export class CheckpointWaiter {
 
   async start(): Promise<void> {
     await this.refresh();
-    const client = new Client({ connectionString: this.connectionString });
-    client.on('notification', () => void this.refresh());
-    client.on('error', (err) => this.log.warn({ err }, 'checkpoint listener lost; polling'));
-    await client.connect();
-    await client.query('LISTEN projection_checkpoint');
-    this.listener = client;
+    await this.connectListener();
     this.poll = setInterval(() => {
       if (this.waiting.size > 0) void this.refresh();
     }, 200);
     this.poll.unref();
   }
 
+  /**
+   * Delivers NOTIFY payloads of another channel on the same connection as the checkpoint
+   * notifications, so they arrive in commit order with them (a cache evicted by one is evicted
+   * before a waiting request resumes). `onLive(false)` whenever the connection is down.
+   */
+  listen(channel: string, handler: (payload: string) => void, onLive: (live: boolean) => void): void {
+    this.channels.set(channel, { handler, onLive });
+    onLive(false);
+    if (this.listener) {
+      void this.listener
+        .query(`LISTEN ${channel}`)
+        .then(() => onLive(true))
+        .catch((err) => this.log.warn({ err, channel }, 'LISTEN failed'));
+    }
+  }
+
+  private async connectListener(): Promise<void> {
+    const client = new Client({ connectionString: this.connectionString });
+    let lost = false;
+    const onLost = (err?: Error) => {
+      if (lost) return;
+      lost = true;
+      if (this.listener === client) this.listener = null;
+      for (const c of this.channels.values()) c.onLive(false);
+      if (this.stopped) return;
+      this.log.warn({ err }, 'checkpoint listener lost; polling until it is back');
+      this.reconnect = setTimeout(() => void this.connectListener().catch(() => onLost()), 1000);
+      this.reconnect.unref();
+    };
+    client.on('notification', (m) => {
+      if (m.channel === 'projection_checkpoint') void this.refresh();
+      else this.channels.get(m.channel)?.handler(m.payload ?? '');
+    });
+    client.on('error', onLost);
+    client.on('end', () => onLost());
+    try {
+      await client.connect();
+      await client.query(['projection_checkpoint', ...this.channels.keys()].map((c) => `LISTEN ${c}`).join('; '));
+    } catch (err) {
+      onLost(err as Error);
+      await client.end().catch(() => undefined);
+      return;
+    }
+    if (this.stopped) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.listener = client;
+    for (const c of this.channels.values()) c.onLive(true);
+    // Anything committed while the connection was down: read the checkpoints again.
+    void this.refresh();
+  }
+
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.poll) clearInterval(this.poll);
+    if (this.reconnect) clearTimeout(this.reconnect);
     for (const w of this.waiting) {
       clearTimeout(w.timer);
       w.resolve(false);
@@ -55,6 +108,7 @@ export class CheckpointWaiter {
     this.waiting.clear();
     const l = this.listener;
     this.listener = null;
+    for (const c of this.channels.values()) c.onLive(false);
     if (l) await l.end().catch(() => undefined);
   }
 

@@ -3,7 +3,7 @@ import { Knex } from 'knex';
 import { PostgresEventStore } from '../../src/eventstore/postgres';
 import { RecordedEvent } from '../../src/eventstore/types';
 import { ensureCheckpointTable, positionColumns } from '../../src/projections/checkpoints';
-import { GroupRunner } from '../../src/projections/group';
+import { GroupOptions, GroupRunner } from '../../src/projections/group';
 import { AdvisoryLocks } from '../../src/projections/locks';
 import { RunnerTarget } from '../../src/projections/runner';
 import { createKnex } from '../../src/system';
@@ -12,7 +12,7 @@ import { createTestDatabase, TestDatabase } from '../helpers/db';
 const log = pino({ level: 'silent' });
 
 /** Retries assertions about asynchronous background work until they hold, or fails with the last error. */
-async function eventually(check: () => Promise<void>, timeoutMs = 5000): Promise<void> {
+async function eventually(check: () => Promise<void>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -70,12 +70,12 @@ describe('projection group (one log read and one transaction per batch for all p
     await db?.drop();
   });
 
-  const group = (targets: RunnerTarget[], batchSize = 7): GroupRunner => {
+  const group = (targets: RunnerTarget[], batchSize = 7, hooks: Partial<Pick<GroupOptions, 'onCommitted' | 'onCheckpoint'>> = {}): GroupRunner => {
     const locks = new AdvisoryLocks(db.url);
     lockSets.push(locks);
     const g = new GroupRunner(
       targets.map((target) => ({ target })),
-      { knex, store, locks, log, name: 'test', batchSize, idlePollMs: 20, lockRetryMs: 100 },
+      { knex, store, locks, log, name: 'test', batchSize, idlePollMs: 20, lockRetryMs: 100, ...hooks },
     );
     groups.push(g);
     return g;
@@ -125,7 +125,7 @@ describe('projection group (one log read and one transaction per batch for all p
     // Every failed attempt rolled back with its batch.
     expect(await appliedBy(knex, 'flaky')).toEqual([]);
     broken = false;
-    await eventually(async () => expect(await appliedBy(knex, 'flaky')).toEqual([...first, ...more]), 10_000);
+    await eventually(async () => expect(await appliedBy(knex, 'flaky')).toEqual([...first, ...more]), 45_000);
     expect(await appliedBy(knex, 'healthy')).toEqual([...first, ...more]);
   });
 
@@ -141,7 +141,7 @@ describe('projection group (one log read and one transaction per batch for all p
     await holder.stop();
     groups.splice(groups.indexOf(holder), 1);
     const later = await appendMany(`s-${crypto.randomUUID()}`, ['A', 'A', 'A']);
-    await eventually(async () => expect(await appliedBy(knex, 'solo')).toEqual([...ids, ...later]), 10_000);
+    await eventually(async () => expect(await appliedBy(knex, 'solo')).toEqual([...ids, ...later]), 20_000);
   });
 
   it('members at different checkpoints share a batch: each gets only the events past its own', async () => {
@@ -158,5 +158,22 @@ describe('projection group (one log read and one transaction per batch for all p
     g2.start();
     await eventually(async () => expect(await appliedBy(knex, 'new')).toEqual(ids));
     await eventually(async () => expect(await appliedBy(knex, 'old')).toEqual([...ids, ...ids.slice(6)]));
+  });
+
+  it('tells the process what each projection applied after the commit and before reporting the checkpoint (caches evict before a waiting request resumes)', async () => {
+    const seen: string[] = [];
+    const ids = await appendMany(`s-${crypto.randomUUID()}`, ['A', 'B', 'A']);
+    const g = group([recorder('hooked', ['A'].map(t)), recorder('quiet', ['Z'].map(t))], 10_000, {
+      onCommitted: (name, events) => seen.push(`committed ${name} ${events.filter((e) => ids.includes(e.id)).length}`),
+      onCheckpoint: (name) => seen.push(`checkpoint ${name}`),
+    });
+    g.start();
+    await eventually(async () => expect(seen.filter((x) => x === 'checkpoint hooked').length).toBeGreaterThan(0));
+    const at = seen.indexOf('committed hooked 2');
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(seen.indexOf('checkpoint hooked')).toBeGreaterThan(at);
+    // Nothing applied, nothing to tell; its checkpoint still moves.
+    expect(seen.some((x) => x.startsWith('committed quiet'))).toBe(false);
+    expect(seen).toContain('checkpoint quiet');
   });
 });

@@ -176,7 +176,7 @@ export function authRouter(svc: HttpServices): Router<AppState> {
 
   r.get('/me', auth, async (ctx) => {
     const a = requireSession(ctx);
-    const user = await findUserById(svc.knex, a.sub);
+    const user = await svc.users.get(a.sub, (id) => findUserById(svc.knex, id));
     if (!user || user.is_deleted) throw new DomainError('UNAUTHENTICATED', 'Authentication required');
     ctx.body = { user: presentUser(user), session: { id: a.sid, expiresAt: new Date(a.exp * 1000).toISOString() } };
   });

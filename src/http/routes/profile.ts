@@ -46,7 +46,7 @@ export function profileRouter(svc: HttpServices): Router<AppState> {
   r.use(authenticate(svc));
 
   const current = async (ctx: Ctx) => {
-    const user = await findUserById(svc.knex, requireSession(ctx).sub);
+    const user = await svc.users.get(requireSession(ctx).sub, (id) => findUserById(svc.knex, id));
     if (!user || user.is_deleted) throw new DomainError('UNAUTHENTICATED', 'Authentication required');
     return user;
   };

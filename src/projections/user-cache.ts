@@ -1,0 +1,82 @@
+import type { UserRow } from './users';
+
+/** Channel the users projection notifies, in its batch transaction, with the ids it changed. */
+export const USERS_CHANGED_CHANNEL = 'iam_users_changed';
+/** Payload meaning "forget everything" (a replay swapped the table in, or too many ids). */
+export const ALL_USERS = '*';
+/** NOTIFY payloads are limited to 8000 bytes: ids go in chunks, a huge batch as ALL_USERS. */
+const IDS_PER_NOTIFICATION = 200;
+const MAX_NOTIFIED_IDS = 5000;
+
+export function usersChangedPayloads(ids: Iterable<string>): string[] {
+  const all = [...new Set(ids)];
+  if (all.length === 0) return [];
+  if (all.length > MAX_NOTIFIED_IDS) return [ALL_USERS];
+  const out: string[] = [];
+  for (let i = 0; i < all.length; i += IDS_PER_NOTIFICATION) out.push(all.slice(i, i + IDS_PER_NOTIFICATION).join(','));
+  return out;
+}
+
+/**
+ * The rows of the `users` read table that an API process served lately, kept in memory so an
+ * authenticated GET of the caller's own user (/api/auth/me, /api/profile) needs no database
+ * round trip.
+ *
+ * Never stale beyond the notification: the users projection names every user it changed in a
+ * NOTIFY sent by the same transaction (delivered on the connection whose checkpoint
+ * notifications drive read-your-writes, and before them), and in the projector's own process
+ * the runner evicts right after commit, before it reports the checkpoint. A read that raced an
+ * eviction is not kept. While the notification connection is down nothing is cached.
+ */
+export class UserCache {
+  private readonly rows = new Map<string, UserRow>();
+  /** Bumped by every eviction: a row read before one may be older than it and is not kept. */
+  private epoch = 0;
+  private live = false;
+  hits = 0;
+  misses = 0;
+
+  constructor(private readonly capacity = 50_000) {}
+
+  /** Whether rows may be kept: only while evictions are sure to arrive. */
+  setLive(live: boolean): void {
+    this.live = live;
+    if (!live) this.clear();
+  }
+
+  async get(id: string, load: (id: string) => Promise<UserRow | undefined>): Promise<UserRow | undefined> {
+    const cached = this.rows.get(id);
+    if (cached) {
+      this.hits++;
+      return cached;
+    }
+    this.misses++;
+    const epoch = this.epoch;
+    const row = await load(id);
+    if (row && this.live && epoch === this.epoch) {
+      if (this.rows.size >= this.capacity) this.rows.delete(this.rows.keys().next().value as string);
+      this.rows.set(id, row);
+    }
+    return row;
+  }
+
+  evict(ids: Iterable<string>): void {
+    this.epoch++;
+    for (const id of ids) this.rows.delete(id);
+  }
+
+  /** A NOTIFY payload from the users projection. */
+  onNotification(payload: string): void {
+    if (payload === ALL_USERS) this.clear();
+    else this.evict(payload.split(','));
+  }
+
+  clear(): void {
+    this.epoch++;
+    this.rows.clear();
+  }
+
+  get size(): number {
+    return this.rows.size;
+  }
+}
