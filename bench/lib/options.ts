@@ -49,15 +49,15 @@ Options (each also settable by the environment variable shown):
                             commands  POST /api/permissions (CreatePermission), as fast as it goes
                             lag       projection lag of CreatePermission at a paced rate (--lag-rate)
                             storm     GET /api/profile p99 at a paced rate, idle and during a login storm
-                            replay    rebuild every projection from a log of --replay-events events
+                            replay    rebuild every projection, in one pass, from a log of --replay-events events
   --users N               seeded users (BENCH_USERS, default 100000)
   --replay-events N       events in the log for the replay (BENCH_REPLAY_EVENTS, default 1000000);
                           profile edits of the seeded users are added to reach it
   --duration S            seconds per load scenario (BENCH_DURATION, default 10)
   --warmup S              untimed warm-up before read scenarios (BENCH_WARMUP, default 2)
-  --replay-seconds S      time cap per projection replay; a projection that has not finished
-                          is stopped and its full time projected from its measured rate
-                          (BENCH_REPLAY_SECONDS, default 40; 0 = no cap, may take long)
+  --replay-seconds S      time cap of the replay (all projections in one pass); if it has not
+                          finished, the full pass is projected from its measured rate
+                          (BENCH_REPLAY_SECONDS, default 120; 0 = no cap)
   --hash-seconds S        duration of the raw bcrypt measurement (BENCH_HASH_SECONDS, default 5)
   --bcrypt-cost N         BCRYPT_COST of the app and the seed (BENCH_BCRYPT_COST, default 10)
   --lag-rate N            commands/s of the lag scenario (BENCH_LAG_RATE, default 500)
@@ -130,7 +130,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     replayEvents: Math.floor(num('--replay-events', s('replay-events') ?? env.BENCH_REPLAY_EVENTS, 1_000_000, 0)),
     duration: num('--duration', s('duration') ?? env.BENCH_DURATION, 10, 1),
     warmup: num('--warmup', s('warmup') ?? env.BENCH_WARMUP, 2, 0),
-    replaySeconds: num('--replay-seconds', s('replay-seconds') ?? env.BENCH_REPLAY_SECONDS, 40, 0),
+    replaySeconds: num('--replay-seconds', s('replay-seconds') ?? env.BENCH_REPLAY_SECONDS, 120, 0),
     hashSeconds: num('--hash-seconds', s('hash-seconds') ?? env.BENCH_HASH_SECONDS, 5, 1),
     bcryptCost,
     port: Math.floor(num('--port', s('port') ?? env.BENCH_PORT, 3987, 1)),

@@ -171,7 +171,7 @@ export const auditProjection: Projection = {
     const seen = new Map<string, string>();
     const rows = [];
     for (const r of events) rows.push(await rowOf(r, trx, seen));
-    for (let i = 0; i < rows.length; i += 500) await trx('audit_log').insert(rows.slice(i, i + 500)).onConflict('event_id').ignore();
+    for (let i = 0; i < rows.length; i += 5000) await trx('audit_log').insert(rows.slice(i, i + 5000)).onConflict('event_id').ignore();
   },
 };
 

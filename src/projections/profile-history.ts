@@ -54,9 +54,32 @@ export const profileHistoryProjection: Projection = {
     `);
   },
   handles: ['UserRegistered', 'ProfileUpdated', 'EmailChangeRequested', 'EmailVerified', 'PasswordChanged', 'PasswordReset', 'RoleChanged', 'UserDeactivated', 'UserRestored'],
-  async apply(r: RecordedEvent, trx: Knex.Transaction) {
+  apply(r: RecordedEvent, trx: Knex.Transaction) {
+    return insertRows(rowsOf(r), trx);
+  },
+  // One multi-row INSERT per batch instead of one per event.
+  applyBatch(events: RecordedEvent[], trx: Knex.Transaction) {
+    return insertRows(events.flatMap(rowsOf), trx);
+  },
+};
+
+type Row = ReturnType<typeof row>;
+
+/** 9 columns a row: 5,000 rows stay well under PostgreSQL's 65,535 parameters. */
+const CHUNK = 5000;
+
+async function insertRows(rows: Row[], trx: Knex.Transaction): Promise<void> {
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    await trx('profile_history')
+      .insert(rows.slice(i, i + CHUNK))
+      .onConflict(['event_id', 'seq'])
+      .ignore();
+  }
+}
+
+function rowsOf(r: RecordedEvent): Row[] {
     const e = asDomainEvent<UserEvent>(r);
-    let rows: ReturnType<typeof row>[] = [];
+    let rows: Row[] = [];
     switch (e.type) {
       case 'UserRegistered':
         rows = [row(r, 0, 'account', null, 'created')];
@@ -84,8 +107,7 @@ export const profileHistoryProjection: Projection = {
         rows = [row(r, 0, 'isDeleted', true, false)];
         break;
       default:
-        return;
+        return [];
     }
-    if (rows.length) await trx('profile_history').insert(rows).onConflict(['event_id', 'seq']).ignore();
-  },
-};
+    return rows;
+}

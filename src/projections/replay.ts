@@ -2,9 +2,8 @@ import { Knex } from 'knex';
 import { Logger } from 'pino';
 import { EventStore, Position } from '../eventstore/types';
 import { CHECKPOINTS, positionColumns, positionOf } from './checkpoints';
-import { applyEvents, asRunnerTarget, Projection } from './projection';
+import { applyEvents, Projection } from './projection';
 import { AdvisoryLocks } from './locks';
-import { ProjectionRunner } from './runner';
 import { ALL_USERS, USERS_CHANGED_CHANNEL } from './user-cache';
 
 export interface ReplayDeps {
@@ -35,73 +34,113 @@ export async function replayProjection(
   projection: Projection,
   onProgress?: (p: ReplayProgress) => void,
 ): Promise<{ processed: number }> {
+  return replayProjections(deps, [projection], onProgress);
+}
+
+/**
+ * Rebuilds several projections in one pass over the log: each batch is read once (the next one
+ * is read while this one is applied) and applied to every projection's scratch tables at once,
+ * each projection in its own transaction on its own connection, so PostgreSQL uses every core.
+ * Then each is swapped in as replayProjection does. Progress counts events of the log.
+ */
+export async function replayProjections(
+  deps: ReplayDeps,
+  projections: readonly Projection[],
+  onProgress?: (p: ReplayProgress) => void,
+): Promise<{ processed: number }> {
   const { knex, log } = deps;
-  const schema = scratchSchema(projection.name);
-  const replayName = `${projection.name}#replay`;
+  const batchSize = deps.batchSize ?? 5000;
   const locks = new AdvisoryLocks(deps.connectionString);
+  const label = projections.map((p) => p.name).join(', ');
   try {
-    if (!(await locks.tryLock(`projection:${replayName}`))) throw new Error(`A replay of ${projection.name} is already running`);
-
-    await knex.raw(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await knex.raw(`CREATE SCHEMA ${schema}`);
-    await knex.transaction(async (trx) => {
-      await trx.raw(`SET LOCAL search_path TO ${schema}, public`);
-      await projection.setup(trx);
-    });
-    await knex(CHECKPOINTS).where({ name: replayName }).delete();
-    await knex(CHECKPOINTS).insert({ name: replayName, version: projection.version, ...positionColumns(null) });
-
-    const runner = new ProjectionRunner(asRunnerTarget(projection), {
-      knex,
-      store: deps.store,
-      locks,
-      log,
-      batchSize: deps.batchSize ?? 2000,
-      checkpointName: replayName,
-      schema,
-    });
-    let processed = 0;
-    for (;;) {
-      const n = await runner.runBatch();
-      processed += n;
-      onProgress?.({ projection: projection.name, processed, position: runner.position });
-      if (n === 0) break;
+    for (const p of projections) {
+      if (!(await locks.tryLock(`projection:${p.name}#replay`))) throw new Error(`A replay of ${p.name} is already running`);
+    }
+    for (const p of projections) {
+      const schema = scratchSchema(p.name);
+      await knex.raw(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await knex.raw(`CREATE SCHEMA ${schema}`);
+      await knex.transaction(async (trx) => {
+        await trx.raw(`SET LOCAL search_path TO ${schema}, public`);
+        await p.setup(trx);
+      });
+      await knex(CHECKPOINTS).where({ name: `${p.name}#replay` }).delete();
+      await knex(CHECKPOINTS).insert({ name: `${p.name}#replay`, version: p.version, ...positionColumns(null) });
     }
 
-    await knex.transaction(async (trx) => {
-      await trx(CHECKPOINTS)
-        .insert({ name: projection.name, version: projection.version, ...positionColumns(null) })
-        .onConflict('name')
-        .ignore();
-      await trx(CHECKPOINTS).where({ name: projection.name }).forUpdate().first();
-      // Whatever was appended since the last batch, applied under the lock so nothing falls between.
-      let from = positionOf(await trx(CHECKPOINTS).where({ name: replayName }).first());
-      await trx.raw(`SET LOCAL search_path TO ${schema}, public`);
-      for (;;) {
-        const events = await deps.store.readAll(from, 2000);
-        if (events.length === 0) break;
-        await applyEvents(projection, events, trx);
-        from = events[events.length - 1].position;
-        processed += events.length;
-      }
-      await trx.raw('SET LOCAL search_path TO public');
-      for (const t of projection.tables) {
-        await trx.raw(`DROP TABLE IF EXISTS public.${t} CASCADE`);
-        await trx.raw(`ALTER TABLE ${schema}.${t} SET SCHEMA public`);
-      }
-      await trx(CHECKPOINTS)
-        .where({ name: projection.name })
-        .update({ version: projection.version, ...positionColumns(from), updated_at: trx.fn.now() });
-      await trx(CHECKPOINTS).where({ name: replayName }).delete();
-      await trx.raw(`DROP SCHEMA ${schema} CASCADE`);
-      // API processes cache users rows: the table they came from is gone.
-      if (projection.tables.includes('users')) await trx.raw('SELECT pg_notify(?, ?)', [USERS_CHANGED_CHANNEL, ALL_USERS]);
-      await trx.raw('SELECT pg_notify(?, ?)', ['projection_checkpoint', projection.name]);
-    });
-    onProgress?.({ projection: projection.name, processed, position: null });
-    log.info({ projection: projection.name, processed }, 'replay complete; new tables are live');
+    let processed = 0;
+    let from: Position | null = null;
+    let next = deps.store.readAll(from, batchSize);
+    for (;;) {
+      const events = await next;
+      if (events.length === 0) break;
+      const last = events[events.length - 1].position;
+      next = deps.store.readAll(last, batchSize);
+      // A replay's scratch tables are rebuilt from the log if lost: no need to wait for the WAL flush.
+      await Promise.all(
+        projections.map((p) =>
+          knex.transaction(async (trx) => {
+            await trx.raw(`SET LOCAL search_path TO ${scratchSchema(p.name)}, public; SET LOCAL synchronous_commit TO off`);
+            await applyEvents(p, events, trx);
+            await trx(CHECKPOINTS)
+              .where({ name: `${p.name}#replay` })
+              .update({ ...positionColumns(last), updated_at: trx.fn.now() });
+          }),
+        ),
+      );
+      from = last;
+      processed += events.length;
+      for (const p of projections) onProgress?.({ projection: p.name, processed, position: from });
+    }
+    // Do not leave the read-ahead dangling (it found nothing, or the loop ended on an error).
+    await next.catch(() => undefined);
+
+    for (const p of projections) {
+      const tail = await swapIn(deps, p);
+      onProgress?.({ projection: p.name, processed: processed + tail, position: null });
+    }
+    log.info({ projections: label, processed }, 'replay complete; new tables are live');
     return { processed };
   } finally {
     await locks.close();
   }
+}
+
+/** Applies what arrived since the scratch tables' checkpoint, under the live checkpoint's lock, and moves the tables in. */
+async function swapIn(deps: ReplayDeps, projection: Projection): Promise<number> {
+  const schema = scratchSchema(projection.name);
+  const replayName = `${projection.name}#replay`;
+  let processed = 0;
+  await deps.knex.transaction(async (trx) => {
+    await trx(CHECKPOINTS)
+      .insert({ name: projection.name, version: projection.version, ...positionColumns(null) })
+      .onConflict('name')
+      .ignore();
+    await trx(CHECKPOINTS).where({ name: projection.name }).forUpdate().first();
+    // Whatever was appended since the last batch, applied under the lock so nothing falls between.
+    let from = positionOf(await trx(CHECKPOINTS).where({ name: replayName }).first());
+    await trx.raw(`SET LOCAL search_path TO ${schema}, public`);
+    for (;;) {
+      const events = await deps.store.readAll(from, 2000);
+      if (events.length === 0) break;
+      await applyEvents(projection, events, trx);
+      from = events[events.length - 1].position;
+      processed += events.length;
+    }
+    await trx.raw('SET LOCAL search_path TO public');
+    for (const t of projection.tables) {
+      await trx.raw(`DROP TABLE IF EXISTS public.${t} CASCADE`);
+      await trx.raw(`ALTER TABLE ${schema}.${t} SET SCHEMA public`);
+    }
+    await trx(CHECKPOINTS)
+      .where({ name: projection.name })
+      .update({ version: projection.version, ...positionColumns(from), updated_at: trx.fn.now() });
+    await trx(CHECKPOINTS).where({ name: replayName }).delete();
+    await trx.raw(`DROP SCHEMA ${schema} CASCADE`);
+    // API processes cache users rows: the table they came from is gone.
+    if (projection.tables.includes('users')) await trx.raw('SELECT pg_notify(?, ?)', [USERS_CHANGED_CHANNEL, ALL_USERS]);
+    await trx.raw('SELECT pg_notify(?, ?)', ['projection_checkpoint', projection.name]);
+  });
+  deps.log.info({ projection: projection.name }, 'replayed tables are live');
+  return processed;
 }
