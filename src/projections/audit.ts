@@ -8,6 +8,7 @@ import { SessionEventType } from '../events/session';
 import { UserEventType } from '../events/user';
 import { RecordedEvent } from '../eventstore/types';
 import { Projection } from './projection';
+import { insertJsonRows } from './bulk';
 
 /**
  * The event log as an audit trail: one row per event of every kind, with who did it (metadata),
@@ -129,16 +130,20 @@ const rowOf = async (r: RecordedEvent, trx: Knex.Transaction, seen: Map<string, 
     api_key_id: uuidOrNull(r.metadata.apiKeyId),
     ip: text(r.metadata.ip, 64),
     user_agent: text(r.metadata.userAgent, 512),
-    data: JSON.stringify(withoutSecrets(r.data)),
+    data: withoutSecrets(r.data),
   };
 };
 
 const text = (v: unknown, max: number): string | null => (typeof v === 'string' ? v.slice(0, max) : null);
 
+const AUDIT_COLUMNS = ['event_id', 'at', 'type', 'stream_id', 'subject_id', 'actor_id', 'api_key_id', 'ip', 'user_agent', 'data'];
+
 export const auditProjection: Projection = {
   name: 'audit_log',
   version: 1,
   tables: ['audit_log'],
+  // subjectOf looks up a stream's earlier entries.
+  readIndexes: ['audit_log_stream_idx'],
   async setup(db) {
     // seq keeps the log's order among events with the same timestamp.
     await db.raw(`
@@ -171,7 +176,7 @@ export const auditProjection: Projection = {
     const seen = new Map<string, string>();
     const rows = [];
     for (const r of events) rows.push(await rowOf(r, trx, seen));
-    for (let i = 0; i < rows.length; i += 5000) await trx('audit_log').insert(rows.slice(i, i + 5000)).onConflict('event_id').ignore();
+    await insertJsonRows(trx, 'audit_log', AUDIT_COLUMNS, rows, 'event_id');
   },
 };
 

@@ -3,6 +3,7 @@ import { asDomainEvent } from '../commands/handle';
 import { UserEvent } from '../events/user';
 import { RecordedEvent } from '../eventstore/types';
 import { Projection } from './projection';
+import { insertJsonRows } from './bulk';
 
 /**
  * The audit trail of profile changes, one row per changed field. Password changes are listed
@@ -26,8 +27,8 @@ const row = (r: RecordedEvent, seq: number, field: string, oldValue: unknown, ne
   user_id: r.streamId.slice('user-'.length),
   type: r.type,
   field,
-  old_value: JSON.stringify(oldValue ?? null),
-  new_value: JSON.stringify(newValue ?? null),
+  old_value: oldValue ?? null,
+  new_value: newValue ?? null,
   actor_id: r.metadata.actorId ?? null,
   at: r.createdAt,
 });
@@ -65,17 +66,9 @@ export const profileHistoryProjection: Projection = {
 
 type Row = ReturnType<typeof row>;
 
-/** 9 columns a row: 5,000 rows stay well under PostgreSQL's 65,535 parameters. */
-const CHUNK = 5000;
+const COLUMNS = ['event_id', 'seq', 'user_id', 'type', 'field', 'old_value', 'new_value', 'actor_id', 'at'];
 
-async function insertRows(rows: Row[], trx: Knex.Transaction): Promise<void> {
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    await trx('profile_history')
-      .insert(rows.slice(i, i + CHUNK))
-      .onConflict(['event_id', 'seq'])
-      .ignore();
-  }
-}
+const insertRows = (rows: Row[], trx: Knex.Transaction): Promise<void> => insertJsonRows(trx, 'profile_history', COLUMNS, rows, 'event_id, seq');
 
 function rowsOf(r: RecordedEvent): Row[] {
     const e = asDomainEvent<UserEvent>(r);

@@ -14,6 +14,11 @@ export interface Projection {
   setup(db: Knex | Knex.Transaction): Promise<void>;
   handles: readonly string[];
   apply(event: RecordedEvent, trx: Knex.Transaction): Promise<void>;
+  /**
+   * Non-unique indexes the projection reads from while it is applying events (a replay builds
+   * every other non-unique index once at the end instead of updating it row by row).
+   */
+  readIndexes?: readonly string[];
   /** Optional: the handled events of one batch at once, in log order (e.g. one multi-row insert). */
   applyBatch?(events: RecordedEvent[], trx: Knex.Transaction): Promise<void>;
 }

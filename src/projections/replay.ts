@@ -1,7 +1,7 @@
 import { Knex } from 'knex';
 import { Logger } from 'pino';
 import { EventStore, Position } from '../eventstore/types';
-import { CHECKPOINTS, positionColumns, positionOf } from './checkpoints';
+import { CHECKPOINTS, ensureCheckpointTable, positionColumns, positionOf } from './checkpoints';
 import { applyEvents, Projection } from './projection';
 import { AdvisoryLocks } from './locks';
 import { ALL_USERS, USERS_CHANGED_CHANNEL } from './user-cache';
@@ -52,7 +52,9 @@ export async function replayProjections(
   const batchSize = deps.batchSize ?? 5000;
   const locks = new AdvisoryLocks(deps.connectionString);
   const label = projections.map((p) => p.name).join(', ');
+  const deferred = new Map<Projection, string[]>();
   try {
+    await ensureCheckpointTable(knex);
     for (const p of projections) {
       if (!(await locks.tryLock(`projection:${p.name}#replay`))) throw new Error(`A replay of ${p.name} is already running`);
     }
@@ -64,6 +66,7 @@ export async function replayProjections(
         await trx.raw(`SET LOCAL search_path TO ${schema}, public`);
         await p.setup(trx);
       });
+      deferred.set(p, await dropDeferredIndexes(knex, schema, p));
       await knex(CHECKPOINTS).where({ name: `${p.name}#replay` }).delete();
       await knex(CHECKPOINTS).insert({ name: `${p.name}#replay`, version: p.version, ...positionColumns(null) });
     }
@@ -94,6 +97,17 @@ export async function replayProjections(
     }
     // Do not leave the read-ahead dangling (it found nothing, or the loop ended on an error).
     await next.catch(() => undefined);
+    // Each index built once over the finished table, projections in parallel.
+    await Promise.all(
+      projections.map(async (p) => {
+        for (const def of deferred.get(p) ?? []) {
+          await knex.transaction(async (trx) => {
+            await trx.raw(`SET LOCAL maintenance_work_mem TO '256MB'`);
+            await trx.raw(def);
+          });
+        }
+      }),
+    );
 
     for (const p of projections) {
       const tail = await swapIn(deps, p);
@@ -104,6 +118,22 @@ export async function replayProjections(
   } finally {
     await locks.close();
   }
+}
+
+/**
+ * Drops the scratch tables' non-unique indexes the projection does not read while applying
+ * (unique ones stay: ON CONFLICT needs them) and returns their definitions to build at the end.
+ */
+async function dropDeferredIndexes(knex: ReplayDeps['knex'], schema: string, p: Projection): Promise<string[]> {
+  const { rows } = await knex.raw<{ rows: { name: string; def: string }[] }>(
+    `SELECT c.relname AS name, pg_get_indexdef(c.oid) AS def
+       FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = ? AND NOT x.indisunique`,
+    [schema],
+  );
+  const defer = rows.filter((r) => !(p.readIndexes ?? []).includes(r.name));
+  for (const r of defer) await knex.raw(`DROP INDEX ${schema}.${r.name}`);
+  return defer.map((r) => r.def);
 }
 
 /** Applies what arrived since the scratch tables' checkpoint, under the live checkpoint's lock, and moves the tables in. */

@@ -3,6 +3,7 @@ import { RecordedEvent } from '../eventstore/types';
 import { asDomainEvent } from '../commands/handle';
 import { UserEvent } from '../events/user';
 import { Projection } from './projection';
+import { insertJsonRows } from './bulk';
 import { USERS_CHANGED_CHANNEL, usersChangedPayloads } from './user-cache';
 
 /** The `users` read table: the seed's columns plus what API.md returns. Never a password hash. */
@@ -204,7 +205,7 @@ const UPDATE_USERS = `
   FROM jsonb_each(?::jsonb) AS c(id, doc)
   WHERE u.id = c.id::uuid`;
 
-const INSERT_CHUNK = 2000;
+const INSERT_COLUMNS = ['id', 'email', 'username', 'first_name', 'last_name', 'name', 'profile', 'role', 'email_verified', 'pending_email', 'is_deleted', 'last_login_at', 'created_by', 'updated_by', 'created_at', 'updated_at'];
 
 /**
  * A batch's user events folded per user (later events win, as applying them one by one would
@@ -226,13 +227,7 @@ async function applyUserEvents(events: RecordedEvent[], trx: Knex.Transaction): 
     if (target) Object.assign(target, change.set);
     else updates.set(id, { ...change.set });
   }
-  const rows = [...inserts.values()].map((row) => ({ ...row, profile: row.profile === null || row.profile === undefined ? null : JSON.stringify(row.profile) }));
-  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-    await trx('users')
-      .insert(rows.slice(i, i + INSERT_CHUNK))
-      .onConflict('id')
-      .ignore();
-  }
+  await insertJsonRows(trx, 'users', INSERT_COLUMNS, [...inserts.values()], 'id');
   if (updates.size) await trx.raw(UPDATE_USERS, [JSON.stringify(Object.fromEntries(updates))]);
   for (const payload of usersChangedPayloads([...inserts.keys(), ...updates.keys()])) {
     await trx.raw('SELECT pg_notify(?, ?)', [USERS_CHANGED_CHANNEL, payload]);
