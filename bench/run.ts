@@ -3,7 +3,7 @@
  * bench/README.md. Starts its own stack, seeds, drives load, writes bench/results.{json,md},
  * and removes everything it created, also on failure and Ctrl-C.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -91,12 +91,30 @@ function appEnv(o: Options, databaseUrl: string, redisPrefix: string): NodeJS.Pr
     TOKEN_SECRET: randomBytes(48).toString('base64'),
     LOG_LEVEL: 'warn',
     BCRYPT_COST: String(o.bcryptCost),
+    // One API process per core (the primary keeps the projector and workers), as README advises.
+    API_PROCESSES: String(apiProcesses()),
     // The run is shorter than this; tokens taken at the start stay valid to the end.
     ACCESS_TOKEN_TTL: '3600',
     ...rateLimitEnv(),
   });
   for (const [k, v] of Object.entries(process.env)) if (k.startsWith('BENCH_APP_') && v !== undefined) env[k.slice('BENCH_APP_'.length)] = v;
   return env;
+}
+
+/** API processes the app runs: one per core unless BENCH_APP_API_PROCESSES says otherwise. */
+function apiProcesses(): number {
+  return Number(process.env.BENCH_APP_API_PROCESSES ?? (os.availableParallelism?.() ?? os.cpus().length));
+}
+
+/** The commit measured (and whether the tree had changes), so a result names its code. */
+function gitHead(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${head} (with uncommitted changes)` : head;
+  } catch {
+    return 'unknown';
+  }
 }
 
 interface Session {
@@ -246,7 +264,9 @@ async function main(): Promise<void> {
       warmupSeconds: o.warmup,
       scenarios: [...o.only],
       replayEvents: o.replayEvents,
-      replaySecondsPerProjection: o.replaySeconds,
+      replaySeconds: o.replaySeconds,
+      apiProcesses: apiProcesses(),
+      commit: gitHead(),
       cpuProfiled: o.cpuProf,
       rateLimits: rateLimitEnv(),
     },
@@ -313,7 +333,7 @@ async function main(): Promise<void> {
 
   // 4. The app, and the projection of the seed.
   const env = appEnv(o, db.url, redisPrefix);
-  log(`starting the app: node dist/main.js all (production, port ${o.port})`);
+  log(`starting the app: node dist/main.js all, ${apiProcesses()} API process(es) (production, port ${o.port})`);
   const appStarted = Date.now();
   let app: AppProcess = await startApp(env, o.port);
   log(`listening after ${fmt((Date.now() - appStarted) / 1000, 1)} s; waiting for the projections to catch up with the seed`);

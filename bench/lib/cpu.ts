@@ -29,6 +29,15 @@ const readTicks = (pid: number): number | null => {
   }
 };
 
+const parentOf = (pid: number): number | null => {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return null;
+  }
+};
+
 const commOf = (pid: number): string => {
   try {
     return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
@@ -71,6 +80,8 @@ export class CpuSampler {
       const c = commOf(pid);
       if (c === 'postgres') yield [pid, 'postgres'];
       else if (c === 'redis-server') yield [pid, 'redis'];
+      // The app's forked API processes count as the app.
+      else if (this.appPid && parentOf(pid) === this.appPid) yield [pid, 'app'];
     }
   }
 

@@ -124,7 +124,7 @@ export function renderMarkdown(r: Results): string {
   L.push(`Run by \`npm run bench\` on ${r.date.slice(0, 19).replace('T', ' ')} UTC${r.finished ? '' : ' — **incomplete run** (stopped early; numbers so far)'}.`, '');
   L.push(
     `Machine: ${m.cores} × ${m.model}, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}; PostgreSQL ${m.postgres ?? '?'}; load average at start ${(m.loadAverageAtStart as number[]).join(' / ')}.`,
-    `App: \`node dist/main.js all\` (API + projector + workers in one process), NODE_ENV=production, bcrypt cost **${st.bcryptCost}**, rate limits raised out of reach, load from autocannon on the same machine over 127.0.0.1.`,
+    `App: \`node dist/main.js all\` with API_PROCESSES=${Number(st.apiProcesses ?? 1)} (${Number(st.apiProcesses ?? 1) > 1 ? `${st.apiProcesses} forked API processes sharing the port; the primary runs the projector and workers` : 'API + projector + workers in one process'}), commit ${String(st.commit ?? 'unknown')}, NODE_ENV=production, bcrypt cost **${st.bcryptCost}**, rate limits raised out of reach, load from autocannon on the same machine over 127.0.0.1.`,
     `Data: ${f(st.users as number)} seeded users (+1 admin), 50 services, 1,000 permissions, grants for 20% of users. Each load scenario: ${st.durationSeconds} s measured${(st.warmupSeconds as number) > 0 ? ` (read scenarios after ${st.warmupSeconds} s of warm-up)` : ''}.${st.cpuProfiled ? ' **The app ran under --cpu-prof: numbers include the profiler’s cost.**' : ''}`,
     '',
   );

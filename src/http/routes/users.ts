@@ -9,7 +9,7 @@ import { permissionsOfUser } from '../../projections/permissions';
 import { setUserPermissions } from '../../commands/permission/grants';
 import { countUsers, findUserById, presentUser, UserRow } from '../../projections/users';
 import { authenticate, requireRole } from '../auth';
-import { paginate, parseList } from '../list';
+import { paginate, paginateSearch, parseList } from '../list';
 import { AppState, caughtUp, Ctx, HttpServices } from '../types';
 import { bodyOf, validate } from '../validate';
 import { historyPage } from './profile';
@@ -80,7 +80,9 @@ export function usersRouter(svc: HttpServices): Router<AppState> {
       base.where('search', 'like', likePattern(f.q.toLowerCase()));
     }
     // Without a text search the total comes from the kept counts, not a scan of the table.
-    ctx.body = await paginate<UserRow, ReturnType<typeof presentUser>>(base, q, presentUser, f.q ? undefined : () => countUsers(svc.knex, f));
+    ctx.body = f.q
+      ? await paginateSearch<UserRow, ReturnType<typeof presentUser>>(svc.knex, base, q, presentUser)
+      : await paginate<UserRow, ReturnType<typeof presentUser>>(base, q, presentUser, () => countUsers(svc.knex, f));
   });
 
   r.get('/:id', async (ctx) => {
