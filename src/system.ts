@@ -78,7 +78,7 @@ export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole
   const store = instrumentStore(rawStore, metrics);
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
   const queues = new Queues({ redisUrl: config.redisUrl, prefix: config.redisPrefix, attempts: options.jobAttempts, backoffMs: options.jobBackoffMs });
-  const hasher = new PasswordHasher(config.bcryptCost);
+  const hasher = new PasswordHasher(config.bcryptCost, undefined, config.passwordHashNice);
   const subscriber = roles.has('api') ? new Redis(config.redisUrl, { maxRetriesPerRequest: null }) : null;
   const revocations = new RevocationList(redis, config.redisPrefix, config.jwt.accessTtlSeconds + 60, subscriber);
   const cmd: CommandContext = {

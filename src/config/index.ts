@@ -20,6 +20,8 @@ export interface Config {
   mailFrom: string;
   requireEmailVerification: boolean;
   bcryptCost: number;
+  /** Nice value of the password-hashing threads: the event loop and the databases go first. */
+  passwordHashNice: number;
   jwt: {
     secret: string;
     algorithm: 'HS256' | 'HS384' | 'HS512';
@@ -166,6 +168,7 @@ const schema = yup.object({
   MAIL_FROM: yup.string().default('Identity <no-reply@localhost>'),
   REQUIRE_EMAIL_VERIFICATION: flag('REQUIRE_EMAIL_VERIFICATION'),
   BCRYPT_COST: yup.number().integer().min(4).max(15).default(12),
+  PASSWORD_HASH_NICE: yup.number().integer().min(0).max(19).default(10),
   JWT_SECRET: yup.string().optional(),
   JWT_ALGORITHM: yup.string().oneOf(['HS256', 'HS384', 'HS512']).default('HS256'),
   JWT_ISSUER: yup.string().default('iam-es'),
@@ -270,6 +273,7 @@ export function loadConfig(env: Env = process.env, secrets?: { jwtSecret: string
     mailFrom: v.MAIL_FROM,
     requireEmailVerification: bool(v.REQUIRE_EMAIL_VERIFICATION, true),
     bcryptCost: v.BCRYPT_COST,
+    passwordHashNice: v.PASSWORD_HASH_NICE,
     jwt: {
       secret: pick('JWT_SECRET', secrets?.jwtSecret),
       algorithm: v.JWT_ALGORITHM as Config['jwt']['algorithm'],

@@ -14,12 +14,18 @@ export const normalisePassword = (password: string): string => password.normaliz
 export const prehash = (password: string): string => createHash('sha256').update(normalisePassword(password), 'utf8').digest('base64');
 
 /**
- * bcryptjs in a pool of worker threads, so a storm of logins keeps the event loop free for
- * everything else. The worker is plain JavaScript (eval) so it runs the same under ts and dist.
+ * bcryptjs in a pool of worker threads, one per core, so a storm of logins keeps the event loop
+ * free for everything else. The threads run at a lower priority (nice, default 10): hashing
+ * takes whatever CPU is idle (a storm still uses every core) but yields at once to the event
+ * loops and the databases, so other requests keep their latency during a storm. The worker is plain JavaScript (eval) so it runs the same under ts and dist.
  */
 const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 const bcrypt = require('bcryptjs');
+// Linux keeps a nice value per thread: this lowers only the hashing thread.
+if (workerData.nice > 0) {
+  try { require('node:os').setPriority(workerData.nice); } catch (e) { /* not permitted here: run at normal priority */ }
+}
 parentPort.on('message', (m) => {
   try {
     const result = m.op === 'hash' ? bcrypt.hashSync(m.password, m.cost) : bcrypt.compareSync(m.password, m.hash);
@@ -51,9 +57,10 @@ export class PasswordHasher {
   constructor(
     readonly cost: number,
     size = Math.max(1, os.availableParallelism?.() ?? os.cpus().length),
+    nice = 10,
   ) {
     for (let i = 0; i < size; i++) {
-      const w = new Worker(WORKER_SOURCE, { eval: true });
+      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { nice } });
       w.unref();
       w.on('message', (m: { id: number; result?: string | boolean; error?: string }) => {
         const p = this.inFlight.get(w)?.get(m.id);

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import bcrypt from 'bcryptjs';
 import { commonPasswords } from '../../src/commands/password-policy';
 import { PasswordHasher, prehash } from '../../src/infra/password-hasher';
@@ -126,6 +128,24 @@ describe('passwords (NIST SP 800-63B-4 3.1.1.2, OWASP ASVS 5.0 V6.2, V11.4)', ()
       expect(bcrypt.compareSync(prehash(prefix + 'one'), stored)).toBe(true);
       expect(prehash('ﬁne password')).toBe(prehash('fine password'));
       expect(prehash(prefix + 'one')).toHaveLength(44);
+    } finally {
+      await hasher.close();
+    }
+  });
+
+  it('hashing threads run at a lower priority than the event loop (PASSWORD_HASH_NICE), so a login storm cannot starve other requests', async () => {
+    const niceOfThreads = (): number[] =>
+      fs.readdirSync(`/proc/${process.pid}/task`).map((t) => {
+        const stat = fs.readFileSync(`/proc/${process.pid}/task/${t}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+      });
+    const before = niceOfThreads().filter((n) => n === 7).length;
+    const hasher = new PasswordHasher(4, 2, 7);
+    try {
+      // Both threads have started and run a job.
+      await Promise.all([hasher.hash('first password here'), hasher.hash('second password here')]);
+      expect(niceOfThreads().filter((n) => n === 7).length - before).toBe(2);
+      expect(os.getPriority()).toBe(0);
     } finally {
       await hasher.close();
     }
