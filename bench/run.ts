@@ -349,6 +349,9 @@ async function main(): Promise<void> {
     };
     if (!w.caughtUp) results.notes.push(`The projections had not caught up with the seed after ${o.projectionTimeout} s; the scenarios ran with a backlog.`);
     log(`projections ${w.caughtUp ? 'caught up' : 'NOT caught up'} after ${fmt(w.seconds, 1)} s (${fmt(seedTotal / w.seconds)} events/s)`);
+    // A database in steady state has planner statistics (autovacuum); tables the app just filled
+    // may not have them yet, and plans made without them are not what production runs.
+    await pool.query('ANALYZE');
   }
 
   const loadScenarios = [...o.only].filter((s) => s !== 'replay');
@@ -606,13 +609,18 @@ async function main(): Promise<void> {
 
   if (loadScenarios.length && profileDir) {
     await app.stop();
-    const file = fs.readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
-    if (file) {
-      const s = summariseProfile(path.join(profileDir, file), ROOT, 30);
+    // One profile per process (the primary, and each forked API process): all kept; the
+    // primary's (the oldest pid) summarised here.
+    const files = fs
+      .readdirSync(profileDir)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .sort((a, b) => Number(a.split('.')[3]) - Number(b.split('.')[3]));
+    files.forEach((f, i) => fs.copyFileSync(path.join(profileDir!, f), path.join(outDir, i === 0 ? 'profile.cpuprofile' : `profile-api-${i}.cpuprofile`)));
+    if (files.length) {
+      const s = summariseProfile(path.join(profileDir, files[0]), ROOT, 30);
       const keep = path.join(outDir, 'profile.cpuprofile');
-      fs.copyFileSync(path.join(profileDir, file), keep);
-      results.cpuProfile = { ...s, file: path.relative(ROOT, keep), scenarios: loadScenarios };
-      log(`cpu profile: ${path.relative(ROOT, keep)}; top self time:`);
+      results.cpuProfile = { ...s, file: path.relative(ROOT, keep), others: files.length - 1, scenarios: loadScenarios };
+      log(`cpu profiles: ${path.relative(ROOT, keep)} (primary)${files.length > 1 ? ` and ${files.length - 1} API process profile(s) beside it` : ''}; top self time of the primary:`);
       for (const f of s.topFunctions.slice(0, 12)) log(`  ${String(f.share).padStart(5)}%  ${f.name}  ${f.where}`);
     }
   }

@@ -67,9 +67,9 @@ export async function paginate<Row extends object, T>(
 /**
  * A page of a text search. The total comes first (a bitmap scan of the trigram index); when the
  * matches are few, the page is sorted from exactly those rows (a materialised CTE) instead of
- * walking the sort's index and discarding every row that does not match, which is what the
- * planner tends to choose and what made a search for a rare string over 100,000 users take
- * hundreds of milliseconds. Many matches keep the index walk: it stops after one page.
+ * walking the sort's index and discarding every row that does not match, a plan the planner
+ * may choose and that took hundreds of milliseconds for a rare string over 100,000 users. Many
+ * matches keep the index walk: it stops after one page.
  */
 export async function paginateSearch<Row extends object, T>(
   knex: Knex,

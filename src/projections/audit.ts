@@ -110,16 +110,39 @@ async function subjectOf(r: RecordedEvent, trx: Knex.Transaction, seen: Map<stri
   if (r.type === 'ValueClaimed' || r.type === 'ValueReleased') return USER_CLAIM_KINDS.has(r.data.kind) ? uuidOrNull(r.data.userId) : null;
   const named = uuidOrNull(r.data.userId) ?? uuidOrNull(r.data.ownerId);
   if (named) return named;
-  // Earlier in this batch, or earlier in the table.
-  const inBatch = seen.get(r.streamId);
-  if (inBatch) return inBatch;
+  // Earlier in this batch, remembered from an earlier one, or earlier in the table.
+  const known = seen.get(r.streamId) ?? subjects.get(r.streamId);
+  if (known) return known;
   const earlier = await trx('audit_log').where({ stream_id: r.streamId }).whereNotNull('subject_id').orderBy('seq').first('subject_id');
   return earlier?.subject_id ?? null;
 }
 
+/**
+ * Streams' subjects seen lately (a session's refreshes name no user; its start does). A stream's
+ * subject comes from its first events and never changes, so remembering it across batches, even
+ * a batch that rolled back, cannot be wrong; it saves a query per refresh.
+ */
+class SubjectMemory {
+  private readonly map = new Map<string, string>();
+  constructor(private readonly capacity: number) {}
+  get(stream: string): string | undefined {
+    return this.map.get(stream);
+  }
+  set(stream: string, subject: string): void {
+    if (this.map.has(stream)) return;
+    if (this.map.size >= this.capacity) this.map.delete(this.map.keys().next().value as string);
+    this.map.set(stream, subject);
+  }
+}
+
+const subjects = new SubjectMemory(100_000);
+
 const rowOf = async (r: RecordedEvent, trx: Knex.Transaction, seen: Map<string, string>) => {
   const subject = await subjectOf(r, trx, seen);
-  if (subject) seen.set(r.streamId, subject);
+  if (subject) {
+    seen.set(r.streamId, subject);
+    subjects.set(r.streamId, subject);
+  }
   return {
     event_id: r.id,
     at: r.createdAt,
@@ -142,6 +165,8 @@ export const auditProjection: Projection = {
   name: 'audit_log',
   version: 1,
   tables: ['audit_log'],
+  // Nobody waits for it (see FOLLOW_UP_READ_MODELS): its writes stay out of their batches.
+  group: 'audit',
   // subjectOf looks up a stream's earlier entries.
   readIndexes: ['audit_log_stream_idx'],
   async setup(db) {

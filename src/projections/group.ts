@@ -24,12 +24,26 @@ export interface GroupOptions {
   onCheckpoint?: (name: string, position: Position) => void;
   /** After the batch committed, before its checkpoint is reported: the events a member applied. */
   onCommitted?: (name: string, events: RecordedEvent[]) => void;
+  /** Announce checkpoints on CHECKPOINT_CHANNEL (default true; reactors need not: nobody waits on them). */
+  announce?: boolean;
 }
+
+export const CHECKPOINT_CHANNEL = 'projection_checkpoint';
+/** Checkpoints that moved in memory only are written at least this often while events flow. */
+const FLUSH_EVERY_MS = 1000;
+
+/** The NOTIFY payload: every checkpoint that moved and where to, so listeners need no query. */
+export const announcementOf = (moved: [{ target: { name: string } }, Position][]): string =>
+  JSON.stringify({ p: moved.map(([m, to]) => [m.target.name, to.commit.toString(), to.prepare.toString()]) });
+const announcement = (members: Member[], to: Position): string => announcementOf(members.map((m) => [m, to]));
 
 interface Member {
   target: RunnerTarget;
   options: GroupMemberOptions;
+  /** Where the member stands: every event up to it is applied (or was not its kind). */
   checkpoint: Position | null;
+  /** What its checkpoint row holds, as this process last wrote or read it. */
+  persisted: Position | null;
   loaded: boolean;
   holding: boolean;
   /** After a failed apply: left out of batches until then (ms since epoch), doubling up to 30 s. */
@@ -68,6 +82,10 @@ export class GroupRunner {
   private unsubscribe: (() => void) | null = null;
   private unsubscribeLost: (() => void) | null = null;
   private nextLockAttempt = 0;
+  /** When checkpoints were last written. */
+  private flushedAt = 0;
+  /** When an append was last announced: until it is readable, look again soon. */
+  private wokenAt = 0;
   private readonly batchSize: number;
 
   constructor(
@@ -78,6 +96,7 @@ export class GroupRunner {
       target,
       options: options ?? {},
       checkpoint: null,
+      persisted: null,
       loaded: false,
       holding: false,
       failedUntil: 0,
@@ -93,7 +112,11 @@ export class GroupRunner {
   start(): void {
     if (this.loop) return;
     this.stopped = false;
-    this.unsubscribe = this.o.store.onAppend?.(() => this.wake?.()) ?? null;
+    this.unsubscribe =
+      this.o.store.onAppend?.(() => {
+        this.wokenAt = Date.now();
+        this.wake?.();
+      }) ?? null;
     // Losing the lock connection loses every lock; the checkpoint guard keeps batches correct.
     this.unsubscribeLost = this.o.locks.onLost(() => {
       for (const m of this.members) m.holding = false;
@@ -128,9 +151,13 @@ export class GroupRunner {
           await this.pause(this.o.lockRetryMs ?? 1000);
           continue;
         }
-        // Woken but nothing readable yet (an older transaction still open): back off gently.
-        idle = Math.min(idle + 1, 5);
-        await this.pause(Math.min(this.o.idlePollMs ?? 250, 5 * 2 ** idle));
+        // Nothing readable. Just after an append was announced, an older transaction (anywhere in
+        // the cluster: readers see only what committed below the oldest running one) still
+        // hides it; its commit sends no wake-up, so look again within milliseconds. Otherwise
+        // poll slowly: the next append wakes the loop.
+        idle = Math.min(idle + 1, 4);
+        const recent = Date.now() - this.wokenAt < 2000;
+        await this.pause(recent ? 2 ** idle : (this.o.idlePollMs ?? 250));
       } catch (err) {
         if (err instanceof MemberFailed) {
           const m = err.member;
@@ -189,14 +216,17 @@ export class GroupRunner {
       row = await knex(CHECKPOINTS).where({ name }).first();
     }
     m.checkpoint = positionOf(row);
+    m.persisted = m.checkpoint;
     m.loaded = true;
   }
 
   /**
    * One batch for the members this process runs: read once from the lowest of their
-   * checkpoints; in one transaction, give each member the events past its own checkpoint that it
-   * handles, and move every checkpoint to the end of the batch. Returns the events read, or -1
-   * when no member could run.
+   * checkpoints; give each member the events past its own checkpoint that it handles, all in
+   * one transaction that also moves the checkpoints. A batch no member handles opens no
+   * transaction: the checkpoints move in memory and are announced (for read-your-writes in
+   * other processes), and are written with the next transaction, within a second, or when the
+   * log goes quiet. Returns the events read, or -1 when no member could run.
    */
   async runBatch(): Promise<number> {
     const now = Date.now();
@@ -205,52 +235,89 @@ export class GroupRunner {
     let from = active[0].checkpoint;
     for (const m of active) if (from !== null && (m.checkpoint === null || comparePositions(m.checkpoint, from) < 0)) from = m.checkpoint;
     const events = await this.o.store.readAll(from, this.batchSize);
-    if (events.length === 0) return 0;
+    if (events.length === 0) {
+      // Quiet: write down checkpoints that moved in memory only.
+      if (active.some((m) => !samePosition(m.checkpoint, m.persisted))) await this.commit(active, null, []);
+      return 0;
+    }
     const last = events[events.length - 1].position;
+    // Members already past this batch (it was read for one further behind) sit it out.
+    const going = active.filter((m) => after(last, m.checkpoint));
+    const work = new Map<Member, RecordedEvent[]>();
+    for (const m of going) {
+      const mine = handledBy(m, events);
+      if (mine.length) work.set(m, mine);
+    }
+    if (work.size === 0 && now - this.flushedAt < FLUSH_EVERY_MS) {
+      for (const m of going) m.checkpoint = last;
+      if (this.o.announce !== false) await this.o.knex.raw('SELECT pg_notify(?, ?)', [CHECKPOINT_CHANNEL, announcement(going, last)]);
+      for (const m of going) this.o.onCheckpoint?.(m.target.name, last);
+      return events.length;
+    }
+    await this.commit(going, last, [...work]);
+    return events.length;
+  }
+
+  /**
+   * One transaction: checks that no one else moved the members' checkpoints since this process
+   * wrote them (rows locked FOR UPDATE), applies each member's events, and writes every
+   * checkpoint (to `last`, or where it stands in memory when null).
+   */
+  private async commit(members: Member[], last: Position | null, work: [Member, RecordedEvent[]][]): Promise<void> {
     const moved: Member[] = [];
-    const applied = new Map<Member, RecordedEvent[]>();
-    const advanced = await this.o.knex.transaction(async (trx) => {
-      const names = active.map((m) => m.target.name);
-      const rows: CheckpointRow[] = await trx(CHECKPOINTS).whereIn('name', names).forUpdate().select('name', 'commit_pos', 'prepare_pos');
+    const applied: [Member, RecordedEvent[]][] = [];
+    const written = await this.o.knex.transaction(async (trx) => {
+      const rows: CheckpointRow[] = await trx(CHECKPOINTS)
+        .whereIn(
+          'name',
+          members.map((m) => m.target.name),
+        )
+        .forUpdate()
+        .select('name', 'commit_pos', 'prepare_pos');
       const byName = new Map(rows.map((r) => [r.name, r]));
-      const going: Member[] = [];
-      for (const m of active) {
+      const ours = members.filter((m) => {
         const row = byName.get(m.target.name);
         // Moved by someone else (a replay swapped tables in, another process ran it): reload.
-        if (!row || !samePosition(positionOf(row), m.checkpoint)) moved.push(m);
-        // Already past this batch (it was read for a member further behind).
-        else if (after(last, m.checkpoint)) going.push(m);
-      }
-      for (const m of going) {
-        const mine = handledBy(m, events);
-        if (mine.length === 0) continue;
+        const mine = row !== undefined && samePosition(positionOf(row), m.persisted);
+        if (!mine) moved.push(m);
+        return mine;
+      });
+      for (const [m, events] of work) {
+        if (!ours.includes(m)) continue;
         try {
-          await m.target.applyBatch(mine, trx);
-          applied.set(m, mine);
+          await m.target.applyBatch(events, trx);
+          applied.push([m, events]);
         } catch (err) {
           throw new MemberFailed(m, err);
         }
       }
-      if (going.length) {
-        const c = positionColumns(last);
-        await trx(CHECKPOINTS)
-          .whereIn(
-            'name',
-            going.map((m) => m.target.name),
-          )
-          .update({ ...c, updated_at: trx.fn.now() });
-        await trx.raw('SELECT pg_notify(?, ?)', ['projection_checkpoint', this.o.name]);
+      const updates = ours.map((m) => ({ m, to: last ?? m.checkpoint })).filter((u) => u.to !== null && !samePosition(u.to, u.m.persisted));
+      // One UPDATE per distinct position (usually one for the whole group).
+      const byPosition = new Map<string, { to: Position; names: string[] }>();
+      for (const u of updates) {
+        const key = `${u.to!.commit}/${u.to!.prepare}`;
+        const g = byPosition.get(key) ?? byPosition.set(key, { to: u.to!, names: [] }).get(key)!;
+        g.names.push(u.m.target.name);
       }
-      return going;
+      for (const { to, names } of byPosition.values()) {
+        await trx(CHECKPOINTS)
+          .whereIn('name', names)
+          .update({ ...positionColumns(to), updated_at: trx.fn.now() });
+      }
+      if (updates.length && this.o.announce !== false) {
+        await trx.raw('SELECT pg_notify(?, ?)', [CHECKPOINT_CHANNEL, announcementOf(updates.map((u) => [u.m, u.to!]))]);
+      }
+      return updates;
     });
-    for (const [m, mine] of applied) this.o.onCommitted?.(m.target.name, mine);
-    for (const m of advanced) {
-      m.checkpoint = last;
+    this.flushedAt = Date.now();
+    for (const [m, events] of applied) this.o.onCommitted?.(m.target.name, events);
+    for (const { m, to } of written) {
+      m.checkpoint = to;
+      m.persisted = to;
       m.failures = 0;
-      this.o.onCheckpoint?.(m.target.name, last);
+      this.o.onCheckpoint?.(m.target.name, to!);
     }
     for (const m of moved) await this.loadCheckpoint(m);
-    return events.length;
   }
 }
 

@@ -15,6 +15,12 @@ export interface Projection {
   handles: readonly string[];
   apply(event: RecordedEvent, trx: Knex.Transaction): Promise<void>;
   /**
+   * Projections of one group share a log reader and a transaction per batch. The default group
+   * holds what requests wait on (read-your-writes); a heavy after-the-fact projection (the audit
+   * log) runs in its own so those waits do not include its writes.
+   */
+  group?: string;
+  /**
    * Non-unique indexes the projection reads from while it is applying events (a replay builds
    * every other non-unique index once at the end instead of updating it row by row).
    */

@@ -36,9 +36,9 @@ export async function prepareReadModels(knex: Knex, projections: readonly Projec
 
 /**
  * Runs every projection and reactor, one active runner each across all processes: the
- * projections as one group (one log read and one transaction per batch for all of them), the
- * reactors as another (their side effects go to Redis, whose hiccups must not hold up the
- * read models).
+ * projections in groups (one log read and one transaction per batch for all of a group; see
+ * Projection.group), the reactors as another (their side effects go to Redis, whose hiccups
+ * must not hold up the read models).
  */
 export class Projector {
   private readonly runners: GroupRunner[] = [];
@@ -75,12 +75,16 @@ export class Projector {
       onCheckpoint: this.deps.onCheckpoint,
       onCommitted: this.deps.onCommitted,
     };
-    this.runners.push(
-      new GroupRunner(
-        this.projections.map((p) => ({ target: asRunnerTarget(p), options: { version: p.version } })),
-        { ...common, name: 'projections' },
-      ),
-    );
+    const groups = new Map<string, Projection[]>();
+    for (const p of this.projections) groups.set(p.group ?? 'projections', [...(groups.get(p.group ?? 'projections') ?? []), p]);
+    for (const [name, members] of groups) {
+      this.runners.push(
+        new GroupRunner(
+          members.map((p) => ({ target: asRunnerTarget(p), options: { version: p.version } })),
+          { ...common, name },
+        ),
+      );
+    }
     if (this.reactors.length) {
       this.runners.push(
         new GroupRunner(
@@ -94,7 +98,7 @@ export class Projector {
             },
             options: { startAt: 'head' as const },
           })),
-          { ...common, name: 'reactors' },
+          { ...common, name: 'reactors', announce: false },
         ),
       );
     }

@@ -106,6 +106,9 @@ export async function replayProjections(
             await trx.raw(def);
           });
         }
+        // Fresh tables have no statistics until autovacuum gets to them: without these the
+        // planner guesses, and guesses badly (a sequential scan for a trigram search).
+        for (const t of p.tables) await knex.raw(`ANALYZE ${scratchSchema(p.name)}.${t}`);
       }),
     );
 

@@ -3,6 +3,7 @@ import { Client } from 'pg';
 import { Logger } from 'pino';
 import { comparePositions, Position } from '../eventstore/types';
 import { positionOf, readCheckpoints } from './checkpoints';
+import { CHECKPOINT_CHANNEL } from './group';
 
 interface Waiting {
   position: Position;
@@ -74,14 +75,14 @@ export class CheckpointWaiter {
       this.reconnect.unref();
     };
     client.on('notification', (m) => {
-      if (m.channel === 'projection_checkpoint') void this.refresh();
+      if (m.channel === CHECKPOINT_CHANNEL) this.onAnnouncement(m.payload ?? '');
       else this.channels.get(m.channel)?.handler(m.payload ?? '');
     });
     client.on('error', onLost);
     client.on('end', () => onLost());
     try {
       await client.connect();
-      await client.query(['projection_checkpoint', ...this.channels.keys()].map((c) => `LISTEN ${c}`).join('; '));
+      await client.query([CHECKPOINT_CHANNEL, ...this.channels.keys()].map((c) => `LISTEN ${c}`).join('; '));
     } catch (err) {
       onLost(err as Error);
       await client.end().catch(() => undefined);
@@ -118,6 +119,23 @@ export class CheckpointWaiter {
     const cur = this.positions.get(name);
     if (!cur || comparePositions(position, cur) > 0) this.positions.set(name, position);
     this.settle();
+  }
+
+  /** A group's announcement carries where each checkpoint moved; anything else: read them. */
+  private onAnnouncement(payload: string): void {
+    let moved: unknown;
+    try {
+      moved = (JSON.parse(payload) as { p?: unknown }).p;
+    } catch {
+      moved = undefined;
+    }
+    if (!Array.isArray(moved)) {
+      void this.refresh();
+      return;
+    }
+    for (const [name, commit, prepare] of moved as [string, string, string][]) {
+      this.update(name, { commit: BigInt(commit), prepare: BigInt(prepare) });
+    }
   }
 
   private reached(position: Position, names: readonly string[]): boolean {

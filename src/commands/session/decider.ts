@@ -3,6 +3,35 @@ import { Decider } from '../decider';
 import { SessionEvent } from '../../events/session';
 import { SessionEndReason, SessionId, UserId } from '../../events/user';
 
+/**
+ * The hashes a session has spent, newest first, as an immutable linked list: adding one is
+ * O(1) and shares the rest, so folding a long-lived session's refreshes stays linear (copying a
+ * Map per refresh made loading a session with n refreshes O(n²)). Looked up once per refresh.
+ */
+export class SpentTokens {
+  static readonly none = new SpentTokens(null);
+  private constructor(private readonly head: { hash: string; at: string; next: SpentTokens['head'] } | null) {}
+
+  with(hash: string, at: string): SpentTokens {
+    return new SpentTokens({ hash, at, next: this.head });
+  }
+
+  get(hash: string): string | undefined {
+    for (let n = this.head; n; n = n.next) if (n.hash === hash) return n.at;
+    return undefined;
+  }
+
+  has(hash: string): boolean {
+    return this.get(hash) !== undefined;
+  }
+
+  get size(): number {
+    let k = 0;
+    for (let n = this.head; n; n = n.next) k++;
+    return k;
+  }
+}
+
 export interface SessionState {
   exists: boolean;
   sessionId: SessionId | null;
@@ -10,7 +39,7 @@ export interface SessionState {
   deviceId: string;
   currentHash: string;
   /** Every hash this session has spent, with when it was spent (reuse detection). */
-  spent: Map<string, string>;
+  spent: SpentTokens;
   startedAt: string;
   lastRefreshAt: string | null;
   absoluteExpiresAt: string;
@@ -24,7 +53,7 @@ export const initialSessionState = (): SessionState => ({
   userId: null,
   deviceId: '',
   currentHash: '',
-  spent: new Map(),
+  spent: SpentTokens.none,
   startedAt: '',
   lastRefreshAt: null,
   absoluteExpiresAt: '',
@@ -46,8 +75,7 @@ export function evolveSession(s: SessionState, e: SessionEvent): SessionState {
         absoluteExpiresAt: e.data.absoluteExpiresAt,
       };
     case 'SessionRefreshed': {
-      const spent = new Map(s.spent);
-      spent.set(e.data.previousTokenHash, e.data.at);
+      const spent = s.spent.with(e.data.previousTokenHash, e.data.at);
       return { ...s, currentHash: e.data.refreshTokenHash, spent, lastRefreshAt: e.data.at, refreshCount: s.refreshCount + 1 };
     }
     case 'SessionRevoked':

@@ -57,7 +57,7 @@ async function signedInBody(svc: HttpServices, ctx: Ctx, s: SignedIn) {
   // A sign-in or refresh touches the user's and the session's streams only.
   await caughtUp(svc, s.position, ['users', 'sessions']);
   setAuthCookies(svc, ctx, s);
-  const user = await findUserById(svc.knex, s.userId);
+  const user = await svc.users.get(s.userId, (id) => findUserById(svc.knex, id));
   return { ...s.tokens, user: user ? presentUser(user) : null };
 }
 
