@@ -33,6 +33,7 @@ describe('loadConfig', () => {
       mailFrom: 'Identity <no-reply@localhost>',
       requireEmailVerification: true,
       bcryptCost: 12,
+      passwordHashNice: 10,
       jwt: { secret: GENERATED.jwtSecret, algorithm: 'HS256', issuer: 'iam-es', audience: 'iam-es', accessTtlSeconds: 900 },
       tokenSecret: GENERATED.tokenSecret,
       session: { maxPerUser: 5, absoluteTtlSeconds: 30 * 24 * 3600, idleTtlSeconds: 7 * 24 * 3600, refreshGraceSeconds: 10 },
