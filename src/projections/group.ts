@@ -86,6 +86,8 @@ export class GroupRunner {
   private flushedAt = 0;
   /** When an append was last announced: until it is readable, look again soon. */
   private wokenAt = 0;
+  /** Quick looks since that announcement (2, 4, 8, 16 ms), before falling back to polling. */
+  private quickLooks = 0;
   private readonly batchSize: number;
 
   constructor(
@@ -115,6 +117,7 @@ export class GroupRunner {
     this.unsubscribe =
       this.o.store.onAppend?.(() => {
         this.wokenAt = Date.now();
+        this.quickLooks = 0;
         this.wake?.();
       }) ?? null;
     // Losing the lock connection loses every lock; the checkpoint guard keeps batches correct.
@@ -155,9 +158,10 @@ export class GroupRunner {
         // the cluster: readers see only what committed below the oldest running one) still
         // hides it; its commit sends no wake-up, so look again within milliseconds. Otherwise
         // poll slowly: the next append wakes the loop.
-        idle = Math.min(idle + 1, 4);
-        const recent = Date.now() - this.wokenAt < 2000;
-        await this.pause(recent ? 2 ** idle : (this.o.idlePollMs ?? 250));
+        idle = Math.min(idle + 1, 5);
+        const quick = Date.now() - this.wokenAt < 1000 && this.quickLooks < 4;
+        if (quick) this.quickLooks++;
+        await this.pause(quick ? 2 ** this.quickLooks : Math.min(this.o.idlePollMs ?? 250, 5 * 2 ** idle));
       } catch (err) {
         if (err instanceof MemberFailed) {
           const m = err.member;
@@ -291,7 +295,14 @@ export class GroupRunner {
           throw new MemberFailed(m, err);
         }
       }
-      const updates = ours.map((m) => ({ m, to: last ?? m.checkpoint })).filter((u) => u.to !== null && !samePosition(u.to, u.m.persisted));
+      // Every member moves; rows are written for those that applied something, and for all of
+      // them when a flush is due (the others' positions travel in the announcement).
+      const flush = last === null || Date.now() - this.flushedAt >= FLUSH_EVERY_MS;
+      const withWork = new Set(work.map(([m]) => m));
+      const moves = ours
+        .map((m) => ({ m, to: last ?? m.checkpoint }))
+        .filter((u) => u.to !== null && (!samePosition(u.to, u.m.checkpoint) || !samePosition(u.to, u.m.persisted)));
+      const updates = moves.filter((u) => (flush || withWork.has(u.m)) && !samePosition(u.to, u.m.persisted));
       // One UPDATE per distinct position (usually one for the whole group).
       const byPosition = new Map<string, { to: Position; names: string[] }>();
       for (const u of updates) {
@@ -304,16 +315,16 @@ export class GroupRunner {
           .whereIn('name', names)
           .update({ ...positionColumns(to), updated_at: trx.fn.now() });
       }
-      if (updates.length && this.o.announce !== false) {
-        await trx.raw('SELECT pg_notify(?, ?)', [CHECKPOINT_CHANNEL, announcementOf(updates.map((u) => [u.m, u.to!]))]);
+      if (moves.length && this.o.announce !== false) {
+        await trx.raw('SELECT pg_notify(?, ?)', [CHECKPOINT_CHANNEL, announcementOf(moves.map((u) => [u.m, u.to!]))]);
       }
-      return updates;
+      return { moves, updates, flush };
     });
-    this.flushedAt = Date.now();
+    if (written.flush) this.flushedAt = Date.now();
     for (const [m, events] of applied) this.o.onCommitted?.(m.target.name, events);
-    for (const { m, to } of written) {
+    for (const { m } of written.updates) m.persisted = written.moves.find((u) => u.m === m)!.to;
+    for (const { m, to } of written.moves) {
       m.checkpoint = to;
-      m.persisted = to;
       m.failures = 0;
       this.o.onCheckpoint?.(m.target.name, to!);
     }

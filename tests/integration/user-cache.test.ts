@@ -60,6 +60,9 @@ describe('users rows cached in each API process', () => {
     const a = await signUpVerified(s, 'replayed@example.com', { firstName: 'Real' });
     // A row that differs from what the log says, read (and so cached) by both replicas.
     await s.system.knex('users').where({ email: 'replayed@example.com' }).update({ first_name: 'Tampered' });
+    // A change of another field evicts the row everywhere; the next reads cache the tampered one.
+    expect((await s.request('PATCH', '/api/profile', { lastName: 'Other' }, bearer(a.accessToken))).status).toBe(200);
+    await eventually(async () => (await firstNameOn(other.url!, a.accessToken)) === 'Tampered', 1000, 'the other replica to drop its row');
     expect(await firstNameOn(s.url, a.accessToken)).toBe('Tampered');
     expect(await firstNameOn(other.url!, a.accessToken)).toBe('Tampered');
     await replayProjection({ knex: s.system.knex, store: s.system.store, connectionString: s.db.url, log: pino({ level: 'silent' }) }, usersProjection);
