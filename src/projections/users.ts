@@ -92,9 +92,16 @@ export const usersProjection: Projection = {
         RETURN NULL;
       END
       $fn$;
-      CREATE OR REPLACE TRIGGER users_stats_trg
-        AFTER INSERT OR DELETE OR UPDATE OF role, email_verified, is_deleted ON users
+      -- Counted only when a counted column really changes (a batch UPDATE names every column).
+      DROP TRIGGER IF EXISTS users_stats_trg ON users;
+      CREATE OR REPLACE TRIGGER users_stats_insert_delete
+        AFTER INSERT OR DELETE ON users
         FOR EACH ROW EXECUTE FUNCTION public.users_stats_apply();
+      CREATE OR REPLACE TRIGGER users_stats_update
+        AFTER UPDATE OF role, email_verified, is_deleted ON users
+        FOR EACH ROW
+        WHEN (OLD.role IS DISTINCT FROM NEW.role OR OLD.email_verified IS DISTINCT FROM NEW.email_verified OR OLD.is_deleted IS DISTINCT FROM NEW.is_deleted)
+        EXECUTE FUNCTION public.users_stats_apply();
     `);
   },
   handles: [
