@@ -24,6 +24,8 @@ export interface GroupOptions {
   onCheckpoint?: (name: string, position: Position) => void;
   /** After the batch committed, before its checkpoint is reported: the events a member applied. */
   onCommitted?: (name: string, events: RecordedEvent[]) => void;
+  /** After a batch that was not full, wait this long for more events before the next (default 0). */
+  gatherMs?: number;
   /** Announce checkpoints on CHECKPOINT_CHANNEL (default true; reactors need not: nobody waits on them). */
   announce?: boolean;
 }
@@ -147,6 +149,10 @@ export class GroupRunner {
         const n = await this.runBatch();
         if (n > 0) {
           idle = 0;
+          // A short gather window: the appends of the next few milliseconds (a login's two,
+          // concurrent commands) go into one batch and one transaction instead of one each.
+          // Not cut short by an append's wake-up: those are what it waits for.
+          if (n < this.batchSize && this.o.gatherMs) await new Promise((r) => setTimeout(r, this.o.gatherMs));
           continue;
         }
         if (n < 0) {
