@@ -15,6 +15,8 @@ export interface AccessClaims {
 }
 
 const TYP = 'at+jwt';
+/** Verified tokens kept per process (a few MB at most). */
+const VERIFIED_KEPT = 20_000;
 
 /** RFC 9068-style access tokens: one algorithm, explicit typ, issuer, audience and expiry checked. */
 export class AccessTokens {
@@ -41,8 +43,31 @@ export class AccessTokens {
     });
   }
 
+  /**
+   * Tokens this process verified lately, by their exact text: a client presents the same token
+   * on every request for its lifetime, and a token's text cannot change, so checking its
+   * signature once is enough; its expiry is checked on every use (revocation is the caller's,
+   * per request). Only valid tokens are kept, and at most VERIFIED_KEPT of them.
+   */
+  private readonly verified = new Map<string, AccessClaims>();
+
   /** The claims, or null for anything not a valid, current access token of ours. */
   verify(token: string): AccessClaims | null {
+    const known = this.verified.get(token);
+    if (known) {
+      if (known.exp * 1000 > Date.now()) return known;
+      this.verified.delete(token);
+      return null;
+    }
+    const claims = this.verifySignature(token);
+    if (claims) {
+      if (this.verified.size >= VERIFIED_KEPT) this.verified.delete(this.verified.keys().next().value as string);
+      this.verified.set(token, claims);
+    }
+    return claims;
+  }
+
+  private verifySignature(token: string): AccessClaims | null {
     try {
       const decoded = jwt.verify(token, this.key, {
         algorithms: [this.c.algorithm],
