@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import Koa, { Next } from 'koa';
+import Router from '@koa/router';
+import Koa, { Middleware, Next } from 'koa';
 import { HttpMethodEnum, koaBody } from 'koa-body';
 import { corsFor, csrfGuard, securityHeaders } from './browser-safety';
 import { sanitiseBody } from './json-body';
@@ -26,7 +27,9 @@ export function createApp(svc: HttpServices): Koa<AppState> {
     const requestId = /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
     const started = process.hrtime.bigint();
     ctx.state.requestId = requestId;
-    ctx.state.log = svc.log.child({ requestId });
+    // Made when first used: most requests never log anything but their one line.
+    let log: AppState['log'] | null = null;
+    Object.defineProperty(ctx.state, 'log', { get: () => (log ??= svc.log.child({ requestId })), configurable: true, enumerable: true });
     ctx.state.meta = { correlationId: requestId, ip: ctx.ip || null, userAgent: ctx.get('user-agent').slice(0, 512) || null, actorId: null };
     ctx.set('X-Request-Id', requestId);
     try {
@@ -34,7 +37,7 @@ export function createApp(svc: HttpServices): Koa<AppState> {
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       // The path only: never the query string (verification links carry tokens), a header or a body.
-      ctx.state.log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
+      if (svc.log.isLevelEnabled('info')) svc.log.info({ requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
     }
   });
 
@@ -66,10 +69,28 @@ export function createApp(svc: HttpServices): Koa<AppState> {
   );
   app.use(sanitiseBody);
 
-  for (const router of routers(svc)) {
-    app.use(router.routes());
-    // 405 (or 501) with the Allow header; problemMiddleware gives it a problem+json body.
-    app.use(router.allowedMethods());
-  }
+  app.use(routeByPrefix(routers(svc)));
   return app;
+}
+
+/**
+ * Runs the routers in order, skipping those whose prefix the path does not start with: a
+ * request meets only the routers that could match it (its own and the unprefixed ones), not
+ * all fourteen with every route's pattern. Each router answers 405 (or 501) with the Allow
+ * header for its own paths; problemMiddleware gives that a problem+json body.
+ */
+function routeByPrefix(list: Router<AppState>[]): Middleware<AppState> {
+  const mounted = list.map((r) => {
+    const routes = r.routes() as unknown as Middleware<AppState>;
+    const allowed = r.allowedMethods() as unknown as Middleware<AppState>;
+    return { prefix: r.opts.prefix ?? '', run: (ctx: Ctx, next: Next) => routes(ctx, () => allowed(ctx, next)) };
+  });
+  const fits = (prefix: string, path: string): boolean => prefix === '' || path === prefix || (path.startsWith(prefix) && path.charCodeAt(prefix.length) === 47 /* / */);
+  return (ctx: Ctx, next: Next) => {
+    const dispatch = (i: number): Promise<unknown> => {
+      while (i < mounted.length && !fits(mounted[i].prefix, ctx.path)) i++;
+      return i === mounted.length ? next() : mounted[i].run(ctx, () => dispatch(i + 1));
+    };
+    return dispatch(0);
+  };
 }
