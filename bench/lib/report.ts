@@ -168,7 +168,7 @@ export function renderMarkdown(r: Results): string {
     .filter(Boolean);
   if (cpuLines.length) {
     L.push('## Where the CPU went (average cores busy)', '');
-    L.push('From /proc, sampled each second: the app process (all threads, bcrypt workers included), every `postgres` process, `redis-server`, the bench itself (autocannon, the load generator), the rest of the machine, and idle.', '');
+    L.push('From /proc, sampled each second: the app processes (the primary and its forked API processes, all threads, bcrypt workers included), every `postgres` process, `redis-server`, the bench itself (autocannon, the load generator), the rest of the machine, and idle.', '');
     L.push('| scenario | app | postgres | redis | load generator | other | idle |', '|---|---|---|---|---|---|---|', ...cpuLines, '');
   }
 
