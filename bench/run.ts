@@ -345,7 +345,7 @@ async function main(): Promise<void> {
       eventsPerSecond: Math.round(seedTotal / w.seconds),
       caughtUp: w.caughtUp,
       secondsPerProjection: w.perProjection,
-      method: 'from the app process start until every projection checkpoint reached the head of the log (polled every 0.5 s); the projections run in groups in the app's primary process, each group reading the log once',
+      method: 'from the app process start until every projection checkpoint reached the head of the log (polled every 0.5 s); the projections run in groups in the app primary process, each group reading the log once',
     };
     if (!w.caughtUp) results.notes.push(`The projections had not caught up with the seed after ${o.projectionTimeout} s; the scenarios ran with a backlog.`);
     log(`projections ${w.caughtUp ? 'caught up' : 'NOT caught up'} after ${fmt(w.seconds, 1)} s (${fmt(seedTotal / w.seconds)} events/s)`);
