@@ -3,7 +3,14 @@ import { Logger } from 'pino';
 import { comparePositions, EventStore, Position, RecordedEvent } from '../eventstore/types';
 import { CHECKPOINTS, CheckpointRow, positionColumns, positionOf, samePosition } from './checkpoints';
 import { AdvisoryLocks } from './locks';
-import { RunnerTarget } from './runner';
+
+/** What a group feeds: a projection (writes in the batch transaction) or a reactor. */
+export interface RunnerTarget {
+  name: string;
+  handles: ReadonlySet<string>;
+  /** The batch's events this target handles (never empty), in log order. */
+  applyBatch(events: RecordedEvent[], trx: Knex.Transaction): Promise<void>;
+}
 
 export interface GroupMemberOptions {
   /** Where a member with no checkpoint row starts: the beginning, or the head (reactors). */

@@ -3,9 +3,8 @@ import { Knex } from 'knex';
 import { PostgresEventStore } from '../../src/eventstore/postgres';
 import { comparePositions, Position, RecordedEvent } from '../../src/eventstore/types';
 import { ensureCheckpointTable, positionColumns } from '../../src/projections/checkpoints';
-import { GroupOptions, GroupRunner } from '../../src/projections/group';
+import { GroupOptions, GroupRunner, RunnerTarget } from '../../src/projections/group';
 import { AdvisoryLocks } from '../../src/projections/locks';
-import { RunnerTarget } from '../../src/projections/runner';
 import { createKnex } from '../../src/system';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
 
