@@ -30,6 +30,7 @@ export function usersChangedPayloads(ids: Iterable<string>): string[] {
  */
 export class UserCache {
   private readonly rows = new Map<string, UserRow>();
+  private readonly counts = new Map<string, number>();
   /** Bumped by every eviction: a row read before one may be older than it and is not kept. */
   private epoch = 0;
   private live = false;
@@ -60,8 +61,25 @@ export class UserCache {
     return row;
   }
 
+  /**
+   * A number derived from the users table (a list's total from users_stats), kept until any
+   * user changes: every change that could move a count is a change the projection announces.
+   */
+  async count(key: string, load: () => Promise<number>): Promise<number> {
+    const cached = this.counts.get(key);
+    if (cached !== undefined) return cached;
+    const epoch = this.epoch;
+    const n = await load();
+    if (this.live && epoch === this.epoch) {
+      if (this.counts.size >= 1000) this.counts.clear();
+      this.counts.set(key, n);
+    }
+    return n;
+  }
+
   evict(ids: Iterable<string>): void {
     this.epoch++;
+    this.counts.clear();
     for (const id of ids) this.rows.delete(id);
   }
 
@@ -74,6 +92,7 @@ export class UserCache {
   clear(): void {
     this.epoch++;
     this.rows.clear();
+    this.counts.clear();
   }
 
   get size(): number {

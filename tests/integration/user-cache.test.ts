@@ -3,8 +3,9 @@ import { replayProjection } from '../../src/projections/replay';
 import { usersProjection } from '../../src/projections/users';
 import { System } from '../../src/system';
 import { eventually } from '../helpers/eventually';
-import { signUpVerified } from '../helpers/flows';
-import { bearer, startStack, TestStack } from '../helpers/stack';
+import { login, signUpVerified } from '../helpers/flows';
+import { createAdmin } from '../../src/commands/user/admin-bootstrap';
+import { bearer, startStack, TestStack, TEST_PASSWORD } from '../helpers/stack';
 
 type Me = { user: { firstName: string | null; role: string } };
 
@@ -83,5 +84,25 @@ describe('users rows cached in each API process', () => {
     await eventually(async () => (await firstNameOn(other.url!, a.accessToken)) === 'During' && cache.size > 0, 5000, 'the cache to be live again');
     expect((await s.request('PATCH', '/api/profile', { firstName: 'After' }, bearer(a.accessToken))).status).toBe(200);
     await eventually(async () => (await firstNameOn(other.url!, a.accessToken)) === 'After', 1000, 'the reconnected replica to see the change');
+  });
+
+  it('a list total kept in memory follows sign-ups and role changes: at once where they were made, on the next notification elsewhere', async () => {
+    await createAdmin(s.system.services!.cmd, 'counter-admin@example.com', TEST_PASSWORD);
+    const admin = await login(s, 'counter-admin@example.com');
+    const total = async (base: string, query: string) => {
+      const r = await fetch(`${base}/api/users?${query}`, { headers: bearer(admin.accessToken) });
+      expect(r.status).toBe(200);
+      return ((await r.json()) as { meta: { total: number } }).meta.total;
+    };
+    const viewers = await total(s.url, 'role=viewer');
+    expect(await total(other.url!, 'role=viewer')).toBe(viewers);
+    const u = await signUpVerified(s, 'counted@example.com');
+    expect(await total(s.url, 'role=viewer')).toBe(viewers + 1);
+    await eventually(async () => (await total(other.url!, 'role=viewer')) === viewers + 1, 1000, 'the other replica to count the sign-up');
+    const me = await s.request<{ user: { id: string } }>('GET', '/api/auth/me', undefined, bearer(u.accessToken));
+    expect((await s.request('PUT', `/api/users/${me.body.user.id}/role`, { role: 'editor' }, bearer(admin.accessToken))).status).toBe(200);
+    expect(await total(s.url, 'role=viewer')).toBe(viewers);
+    expect(await total(s.url, 'role=editor')).toBeGreaterThanOrEqual(1);
+    await eventually(async () => (await total(other.url!, 'role=viewer')) === viewers, 1000, 'the other replica to count the role change');
   });
 });

@@ -82,7 +82,9 @@ export function usersRouter(svc: HttpServices): Router<AppState> {
     // Without a text search the total comes from the kept counts, not a scan of the table.
     ctx.body = f.q
       ? await paginateSearch<UserRow, ReturnType<typeof presentUser>>(svc.knex, base, q, presentUser)
-      : await paginate<UserRow, ReturnType<typeof presentUser>>(base, q, presentUser, () => countUsers(svc.knex, f));
+      : await paginate<UserRow, ReturnType<typeof presentUser>>(base, q, presentUser, () =>
+          svc.users.count(`${f.role ?? '*'}|${f.emailVerified ?? '*'}|${f.includeDeleted ? 'all' : 'live'}`, () => countUsers(svc.knex, f)),
+        );
   });
 
   r.get('/:id', async (ctx) => {
