@@ -145,6 +145,9 @@ export class GroupRunner {
     this.loop = null;
     this.unsubscribe?.();
     this.unsubscribeLost?.();
+    // Write down checkpoints that moved in memory only, so the next runner starts from them.
+    const dirty = this.members.filter((m) => m.holding && m.loaded && !samePosition(m.checkpoint, m.persisted));
+    if (dirty.length) await this.commit(dirty, null, []).catch((err) => this.o.log.warn({ err, group: this.o.name }, 'could not write checkpoints at stop'));
     for (const m of this.members) await this.release(m);
   }
 
