@@ -24,7 +24,7 @@ import { PROJECTIONS } from './projections';
 import { prepareReadModels, Projector } from './projections/projector';
 import { CheckpointWaiter } from './projections/waiter';
 import { UserCache, USERS_CHANGED_CHANNEL } from './projections/user-cache';
-import { usersProjection } from './projections/users';
+import { findUserById, userIdOf, usersProjection } from './projections/users';
 import { createMailer, Mailer } from './workers/mailer';
 import { startProcessors } from './workers/processors';
 import { Queues } from './workers/queues';
@@ -92,7 +92,7 @@ export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole
   };
 
   const waiter = new CheckpointWaiter(knex, databaseUrl, PROJECTIONS.map((p) => p.name), log);
-  const userCache = new UserCache();
+  const userCache = new UserCache((id) => findUserById(knex, id));
   if (roles.has('api')) {
     waiter.listen(USERS_CHANGED_CHANNEL, (payload) => userCache.onNotification(payload), (live) => userCache.setLive(live));
   }
@@ -102,7 +102,7 @@ export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole
       { knex, store, connectionString: databaseUrl, log, batchSize: config.projectionBatchSize, onCheckpoint: (name, pos) => waiter.update(name, pos),
         // This process's cache is evicted before the checkpoint it waits on is reported.
         onCommitted: (name, events) => {
-          if (name === usersProjection.name) userCache.evict(events.map((e) => e.streamId.slice('user-'.length)));
+          if (name === usersProjection.name) userCache.evict(events.map(userIdOf));
         },
       },
       PROJECTIONS,

@@ -105,3 +105,31 @@ export async function releaseValue(
     }
   }
 }
+
+/**
+ * A write that may rename something uniquely named (a service, a permission): the new name is
+ * claimed before the write (`taken()` when someone holds it), the names the write replaced are
+ * given back after it, and if the write fails the new claim is given back unless the thing
+ * holds that name after all (a concurrent rename to it).
+ */
+export async function writeRenaming<T>(
+  store: EventStore,
+  kind: ClaimKind,
+  ownerId: string,
+  meta: EventMetadata,
+  now: Date,
+  rename: { newKey: string | null; currentKey: string; keyNow: () => Promise<string>; taken: () => never },
+  write: () => Promise<{ value: T; replacedKeys: string[] }>,
+): Promise<T> {
+  const { newKey } = rename;
+  const renames = newKey !== null && newKey !== rename.currentKey;
+  if (renames && !(await claimValue(store, kind, newKey, ownerId, meta, now)).ok) rename.taken();
+  try {
+    const { value, replacedKeys } = await write();
+    for (const old of replacedKeys) if (old !== newKey) await releaseValue(store, kind, old, ownerId, meta);
+    return value;
+  } catch (err) {
+    if (renames && (await rename.keyNow()) !== newKey) await releaseValue(store, kind, newKey, ownerId, meta);
+    throw err;
+  }
+}

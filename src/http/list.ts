@@ -39,6 +39,20 @@ export interface Page<T> {
   meta: { page: number; limit: number; total: number; totalPages: number };
 }
 
+const metaOf = (q: ListQuery<unknown>, total: number): Page<never>['meta'] => ({ page: q.page, limit: q.limit, total, totalPages: Math.ceil(total / q.limit) });
+
+/** The rows of the page `q` asks for, in its order. */
+const pageRows = <Row>(from: Knex.QueryBuilder, q: ListQuery<unknown>): Promise<Row[]> =>
+  from
+    .orderBy(q.order.map((o) => ({ column: o.column, order: o.direction })))
+    .limit(q.limit)
+    .offset((q.page - 1) * q.limit) as unknown as Promise<Row[]>;
+
+const countOf = async (base: Knex.QueryBuilder): Promise<number> => {
+  const [{ count }] = await base.clone().clearSelect().clearOrder().count<{ count: string }[]>({ count: '*' });
+  return Number(count);
+};
+
 /** Runs a filtered query for one page and its total. */
 export async function paginate<Row extends object, T>(
   base: Knex.QueryBuilder,
@@ -47,21 +61,8 @@ export async function paginate<Row extends object, T>(
   /** A cheaper way to the total, when the resource keeps counts. */
   countOverride?: () => Promise<number>,
 ): Promise<Page<T>> {
-  const counting = countOverride
-    ? countOverride()
-    : base
-        .clone()
-        .clearSelect()
-        .clearOrder()
-        .count<{ count: string }[]>({ count: '*' })
-        .then(([{ count }]) => Number(count));
-  const page = base
-    .clone()
-    .orderBy(q.order.map((o) => ({ column: o.column, order: o.direction })))
-    .limit(q.limit)
-    .offset((q.page - 1) * q.limit) as Promise<Row[]>;
-  const [total, rows] = await Promise.all([counting, page]);
-  return { data: rows.map(present), meta: { page: q.page, limit: q.limit, total, totalPages: Math.ceil(total / q.limit) } };
+  const [total, rows] = await Promise.all([countOverride ? countOverride() : countOf(base), pageRows<Row>(base.clone(), q)]);
+  return { data: rows.map(present), meta: metaOf(q, total) };
 }
 
 /**
@@ -78,14 +79,9 @@ export async function paginateSearch<Row extends object, T>(
   present: (row: Row) => T,
   fewMatches = 5000,
 ): Promise<Page<T>> {
-  const [{ count }] = await base.clone().clearSelect().clearOrder().count<{ count: string }[]>({ count: '*' });
-  const total = Number(count);
-  const meta = { page: q.page, limit: q.limit, total, totalPages: Math.ceil(total / q.limit) };
-  if (total === 0 || (q.page - 1) * q.limit >= total) return { data: [], meta };
+  const total = await countOf(base);
+  if (total === 0 || (q.page - 1) * q.limit >= total) return { data: [], meta: metaOf(q, total) };
   const from = total <= fewMatches ? knex.withMaterialized('matches', base.clone()).select('*').from('matches') : base.clone();
-  const rows = (await from
-    .orderBy(q.order.map((o) => ({ column: o.column, order: o.direction })))
-    .limit(q.limit)
-    .offset((q.page - 1) * q.limit)) as Row[];
-  return { data: rows.map(present), meta };
+  const rows = await pageRows<Row>(from, q);
+  return { data: rows.map(present), meta: metaOf(q, total) };
 }

@@ -42,9 +42,19 @@ export const CHECKPOINT_CHANNEL = 'projection_checkpoint';
 const FLUSH_EVERY_MS = 1000;
 
 /** The NOTIFY payload: every checkpoint that moved and where to, so listeners need no query. */
-export const announcementOf = (moved: [{ target: { name: string } }, Position][]): string =>
-  JSON.stringify({ p: moved.map(([m, to]) => [m.target.name, to.commit.toString(), to.prepare.toString()]) });
-const announcement = (members: Member[], to: Position): string => announcementOf(members.map((m) => [m, to]));
+export const announcementOf = (moved: readonly (readonly [string, Position])[]): string =>
+  JSON.stringify({ p: moved.map(([name, to]) => [name, to.commit.toString(), to.prepare.toString()]) });
+
+/** The checkpoints an announcement names, or null for any other payload (a replay's, say). */
+export function parseAnnouncement(payload: string): [string, Position][] | null {
+  try {
+    const moved = (JSON.parse(payload) as { p?: unknown }).p;
+    if (!Array.isArray(moved)) return null;
+    return (moved as [string, string, string][]).map(([name, commit, prepare]) => [name, { commit: BigInt(commit), prepare: BigInt(prepare) }]);
+  } catch {
+    return null;
+  }
+}
 
 interface Member {
   target: RunnerTarget;
@@ -270,7 +280,7 @@ export class GroupRunner {
     }
     if (work.size === 0 && now - this.flushedAt < FLUSH_EVERY_MS) {
       for (const m of going) m.checkpoint = last;
-      if (this.o.announce !== false) await this.o.knex.raw('SELECT pg_notify(?, ?)', [CHECKPOINT_CHANNEL, announcement(going, last)]);
+      if (this.o.announce !== false) await this.o.knex.raw('SELECT pg_notify(?, ?)', [CHECKPOINT_CHANNEL, announcementOf(going.map((m) => [m.target.name, last]))]);
       for (const m of going) this.o.onCheckpoint?.(m.target.name, last);
       return events.length;
     }
@@ -332,7 +342,7 @@ export class GroupRunner {
           .update({ ...positionColumns(to), updated_at: trx.fn.now() });
       }
       if (moves.length && this.o.announce !== false) {
-        await trx.raw('SELECT pg_notify(?, ?)', [CHECKPOINT_CHANNEL, announcementOf(moves.map((u) => [u.m, u.to!]))]);
+        await trx.raw('SELECT pg_notify(?, ?)', [CHECKPOINT_CHANNEL, announcementOf(moves.map((u) => [u.m.target.name, u.to!]))]);
       }
       return { moves, updates, flush };
     });

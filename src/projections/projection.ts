@@ -25,6 +25,8 @@ export interface Projection {
    * every other non-unique index once at the end instead of updating it row by row).
    */
   readIndexes?: readonly string[];
+  /** Optional: in the transaction that swaps a replay's new tables in (e.g. to tell caches of the old rows). */
+  onReplaced?(trx: Knex.Transaction): Promise<unknown>;
   /** Optional: the handled events of one batch at once, in log order (e.g. one multi-row insert). */
   applyBatch?(events: RecordedEvent[], trx: Knex.Transaction): Promise<void>;
 }

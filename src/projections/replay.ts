@@ -4,7 +4,6 @@ import { EventStore, Position } from '../eventstore/types';
 import { CHECKPOINTS, ensureCheckpointTable, positionColumns, positionOf } from './checkpoints';
 import { applyEvents, Projection } from './projection';
 import { AdvisoryLocks } from './locks';
-import { ALL_USERS, USERS_CHANGED_CHANNEL } from './user-cache';
 
 export interface ReplayDeps {
   knex: Knex;
@@ -170,8 +169,7 @@ async function swapIn(deps: ReplayDeps, projection: Projection): Promise<number>
       .update({ version: projection.version, ...positionColumns(from), updated_at: trx.fn.now() });
     await trx(CHECKPOINTS).where({ name: replayName }).delete();
     await trx.raw(`DROP SCHEMA ${schema} CASCADE`);
-    // API processes cache users rows: the table they came from is gone.
-    if (projection.tables.includes('users')) await trx.raw('SELECT pg_notify(?, ?)', [USERS_CHANGED_CHANNEL, ALL_USERS]);
+    await projection.onReplaced?.(trx);
     await trx.raw('SELECT pg_notify(?, ?)', ['projection_checkpoint', projection.name]);
   });
   deps.log.info({ projection: projection.name }, 'replayed tables are live');

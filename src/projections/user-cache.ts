@@ -37,7 +37,11 @@ export class UserCache {
   hits = 0;
   misses = 0;
 
-  constructor(private readonly capacity = 50_000) {}
+  constructor(
+    /** Reads one row of the users table. */
+    private readonly loadRow: (id: string) => Promise<UserRow | undefined>,
+    private readonly capacity = 50_000,
+  ) {}
 
   /** Whether rows may be kept: only while evictions are sure to arrive. */
   setLive(live: boolean): void {
@@ -45,20 +49,14 @@ export class UserCache {
     if (!live) this.clear();
   }
 
-  async get(id: string, load: (id: string) => Promise<UserRow | undefined>): Promise<UserRow | undefined> {
+  async get(id: string): Promise<UserRow | undefined> {
     const cached = this.rows.get(id);
     if (cached) {
       this.hits++;
       return cached;
     }
     this.misses++;
-    const epoch = this.epoch;
-    const row = await load(id);
-    if (row && this.live && epoch === this.epoch) {
-      if (this.rows.size >= this.capacity) this.rows.delete(this.rows.keys().next().value as string);
-      this.rows.set(id, row);
-    }
-    return row;
+    return this.fill(this.rows, this.capacity, id, () => this.loadRow(id));
   }
 
   /**
@@ -66,15 +64,18 @@ export class UserCache {
    * user changes: every change that could move a count is a change the projection announces.
    */
   async count(key: string, load: () => Promise<number>): Promise<number> {
-    const cached = this.counts.get(key);
-    if (cached !== undefined) return cached;
+    return this.counts.get(key) ?? ((await this.fill(this.counts, 1000, key, load)) as number);
+  }
+
+  /** Loads a value and keeps it, unless an eviction came in meanwhile (it may be older than that). */
+  private async fill<V>(into: Map<string, V>, capacity: number, key: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
     const epoch = this.epoch;
-    const n = await load();
-    if (this.live && epoch === this.epoch) {
-      if (this.counts.size >= 1000) this.counts.clear();
-      this.counts.set(key, n);
+    const value = await load();
+    if (value !== undefined && this.live && epoch === this.epoch) {
+      if (into.size >= capacity) into.delete(into.keys().next().value as string);
+      into.set(key, value);
     }
-    return n;
+    return value;
   }
 
   evict(ids: Iterable<string>): void {

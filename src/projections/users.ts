@@ -4,7 +4,7 @@ import { asDomainEvent } from '../commands/handle';
 import { UserEvent } from '../events/user';
 import { Projection } from './projection';
 import { insertJsonRows } from './bulk';
-import { USERS_CHANGED_CHANNEL, usersChangedPayloads } from './user-cache';
+import { ALL_USERS, USERS_CHANGED_CHANNEL, usersChangedPayloads } from './user-cache';
 
 /** The `users` read table: the seed's columns plus what API.md returns. Never a password hash. */
 export interface UserRow {
@@ -35,7 +35,7 @@ const columnOf: Record<string, keyof UserRow> = {
   profile: 'profile',
 };
 
-const userIdOf = (e: RecordedEvent): string => e.streamId.slice('user-'.length);
+export const userIdOf = (e: RecordedEvent): string => e.streamId.slice('user-'.length);
 
 export const usersProjection: Projection = {
   name: 'users',
@@ -120,6 +120,8 @@ export const usersProjection: Projection = {
     return applyUserEvents([r], trx);
   },
   applyBatch: (events, trx) => applyUserEvents(events, trx),
+  // API processes cache rows of the table that is gone.
+  onReplaced: (trx) => trx.raw('SELECT pg_notify(?, ?)', [USERS_CHANGED_CHANNEL, ALL_USERS]),
 };
 
 type Columns = Partial<Record<keyof UserRow, unknown>>;

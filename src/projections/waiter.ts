@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { Logger } from 'pino';
 import { comparePositions, Position } from '../eventstore/types';
 import { positionOf, readCheckpoints } from './checkpoints';
-import { CHECKPOINT_CHANNEL } from './group';
+import { CHECKPOINT_CHANNEL, parseAnnouncement } from './group';
 
 interface Waiting {
   position: Position;
@@ -123,19 +123,12 @@ export class CheckpointWaiter {
 
   /** A group's announcement carries where each checkpoint moved; anything else: read them. */
   private onAnnouncement(payload: string): void {
-    let moved: unknown;
-    try {
-      moved = (JSON.parse(payload) as { p?: unknown }).p;
-    } catch {
-      moved = undefined;
-    }
-    if (!Array.isArray(moved)) {
+    const moved = parseAnnouncement(payload);
+    if (!moved) {
       void this.refresh();
       return;
     }
-    for (const [name, commit, prepare] of moved as [string, string, string][]) {
-      this.update(name, { commit: BigInt(commit), prepare: BigInt(prepare) });
-    }
+    for (const [name, position] of moved) this.update(name, position);
   }
 
   private reached(position: Position, names: readonly string[]): boolean {

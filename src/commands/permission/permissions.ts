@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CommandContext, RequestMeta } from '../context';
-import { claimValue, releaseValue } from '../claims';
+import { claimValue, releaseValue, writeRenaming } from '../claims';
 import { DomainError, fail } from '../errors';
 import { handle, load } from '../handle';
 import { isLive } from '../service/decider';
@@ -84,19 +84,12 @@ export async function updatePermission(ctx: CommandContext, id: string, patch: P
   };
   precheck(command, current);
   const newKey = name === undefined ? null : normaliseCatalogueName(name);
-  const renames = newKey !== null && newKey !== normaliseCatalogueName(current.name);
-  if (renames && !(await claimValue(ctx.store, 'permissionName', newKey, id, meta, ctx.clock())).ok) nameTaken();
-  try {
+  const keyNow = async () => normaliseCatalogueName((await loadPermission(ctx, id)).name);
+  return writeRenaming(ctx.store, 'permissionName', id, meta, ctx.clock(), { newKey, currentKey: normaliseCatalogueName(current.name), keyNow, taken: nameTaken }, async () => {
     const r = await handle(ctx.store, permissionStream(id), permissionDecider, command, meta);
-    for (const e of r.events) {
-      const old = e.type === 'PermissionUpdated' ? e.data.previousName : undefined;
-      if (old !== undefined && normaliseCatalogueName(old) !== newKey) await releaseValue(ctx.store, 'permissionName', normaliseCatalogueName(old), id, meta);
-    }
-    return r.position;
-  } catch (err) {
-    if (renames && normaliseCatalogueName((await loadPermission(ctx, id)).name) !== newKey) await releaseValue(ctx.store, 'permissionName', newKey, id, meta);
-    throw err;
-  }
+    const replacedKeys = r.events.flatMap((e) => (e.type === 'PermissionUpdated' && e.data.previousName !== undefined ? [normaliseCatalogueName(e.data.previousName)] : []));
+    return { value: r.position, replacedKeys };
+  });
 }
 
 /** Deletes a permission (its stream keeps the history), frees its name; grants of it lapse. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CommandContext, RequestMeta } from '../context';
-import { claimValue, releaseValue } from '../claims';
+import { claimValue, releaseValue, writeRenaming } from '../claims';
 import { DomainError, fail } from '../errors';
 import { handle, load } from '../handle';
 import { isLive, serviceDecider, ServiceState } from './decider';
@@ -58,23 +58,13 @@ export async function updateService(ctx: CommandContext, id: string, patch: Serv
   if (!isLive(current)) fail('NOT_FOUND', 'Service not found');
   const name = patch.name === undefined ? undefined : tidy(patch.name);
   const newKey = name === undefined ? null : normaliseCatalogueName(name);
-  const renames = newKey !== null && newKey !== normaliseCatalogueName(current.name);
-  if (renames && !(await claimValue(ctx.store, 'serviceName', newKey, id, meta, ctx.clock())).ok) nameTaken();
-  try {
+  const keyNow = async () => normaliseCatalogueName((await loadService(ctx, id)).name);
+  return writeRenaming(ctx.store, 'serviceName', id, meta, ctx.clock(), { newKey, currentKey: normaliseCatalogueName(current.name), keyNow, taken: nameTaken }, async () => {
     const r = await handle(ctx.store, serviceStream(id), serviceDecider, { type: 'UpdateService', name, description: patch.description }, meta);
     // The name actually replaced, as decided (a concurrent rename may have moved it meanwhile).
-    for (const e of r.events) {
-      for (const c of e.type === 'ServiceUpdated' ? e.data.changes : []) {
-        if (c.field === 'name' && normaliseCatalogueName(c.oldValue) !== normaliseCatalogueName(c.newValue)) {
-          await releaseValue(ctx.store, 'serviceName', normaliseCatalogueName(c.oldValue), id, meta);
-        }
-      }
-    }
-    return r.position;
-  } catch (err) {
-    if (renames && normaliseCatalogueName((await loadService(ctx, id)).name) !== newKey) await releaseValue(ctx.store, 'serviceName', newKey, id, meta);
-    throw err;
-  }
+    const replacedKeys = r.events.flatMap((e) => (e.type === 'ServiceUpdated' ? e.data.changes : []).filter((c) => c.field === 'name').map((c) => normaliseCatalogueName(c.oldValue)));
+    return { value: r.position, replacedKeys };
+  });
 }
 
 /**

@@ -14,7 +14,7 @@ import {
 import { registerUser, requestPasswordReset, resendVerification, resetPassword, verifyEmail } from '../../commands/user/account';
 import { normaliseEmail } from '../../events/claim';
 import { UserId } from '../../events/user';
-import { findUserById, presentUser } from '../../projections/users';
+import { presentUser } from '../../projections/users';
 import { liveSessions, presentSession } from '../../projections/sessions';
 import { authenticate, requireSession } from '../auth';
 import { perIp } from '../rate-limit';
@@ -57,7 +57,7 @@ async function signedInBody(svc: HttpServices, ctx: Ctx, s: SignedIn) {
   // A sign-in or refresh touches the user's and the session's streams only.
   await caughtUp(svc, s.position, ['users', 'sessions']);
   setAuthCookies(svc, ctx, s);
-  const user = await svc.users.get(s.userId, (id) => findUserById(svc.knex, id));
+  const user = await svc.users.get(s.userId);
   return { ...s.tokens, user: user ? presentUser(user) : null };
 }
 
@@ -176,7 +176,7 @@ export function authRouter(svc: HttpServices): Router<AppState> {
 
   r.get('/me', auth, async (ctx) => {
     const a = requireSession(ctx);
-    const user = await svc.users.get(a.sub, (id) => findUserById(svc.knex, id));
+    const user = await svc.users.get(a.sub);
     if (!user || user.is_deleted) throw new DomainError('UNAUTHENTICATED', 'Authentication required');
     ctx.body = { user: presentUser(user), session: { id: a.sid, expiresAt: new Date(a.exp * 1000).toISOString() } };
   });

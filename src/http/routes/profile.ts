@@ -4,7 +4,7 @@ import { DomainError } from '../../commands/errors';
 import { changePassword, deactivateSelf, updateProfile } from '../../commands/user/account';
 import { UserId } from '../../events/user';
 import { HistoryRow } from '../../projections/profile-history';
-import { findUserById, presentUser } from '../../projections/users';
+import { presentUser } from '../../projections/users';
 import { authenticate, requireSession } from '../auth';
 import { paginate, parseList } from '../list';
 import { changePasswordSchema, deactivateSchema, profileUpdateSchema } from '../schemas';
@@ -46,7 +46,7 @@ export function profileRouter(svc: HttpServices): Router<AppState> {
   r.use(authenticate(svc));
 
   const current = async (ctx: Ctx) => {
-    const user = await svc.users.get(requireSession(ctx).sub, (id) => findUserById(svc.knex, id));
+    const user = await svc.users.get(requireSession(ctx).sub);
     if (!user || user.is_deleted) throw new DomainError('UNAUTHENTICATED', 'Authentication required');
     return user;
   };
