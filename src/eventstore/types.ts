@@ -80,9 +80,3 @@ export const comparePositions = (a: Position, b: Position): number =>
   cmp(a.commit, b.commit) || cmp(a.prepare, b.prepare);
 
 export const positionToString = (p: Position): string => `${p.commit}/${p.prepare}`;
-
-export const positionFromString = (s: string): Position => {
-  const m = /^(\d{1,20})\/(\d{1,20})$/.exec(s);
-  if (!m) throw new Error(`Bad position: ${s}`);
-  return { commit: BigInt(m[1]), prepare: BigInt(m[2]) };
-};

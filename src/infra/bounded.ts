@@ -14,3 +14,15 @@ export const bounded = <T>(p: Promise<T>, ms: number): Promise<T> =>
       },
     );
   });
+
+/** A Map that holds at most `capacity` entries: adding one more forgets the oldest added. */
+export class BoundedMap<K, V> extends Map<K, V> {
+  constructor(private readonly capacity: number) {
+    super();
+  }
+
+  override set(key: K, value: V): this {
+    if (!this.has(key) && this.size >= this.capacity) this.delete(this.keys().next().value as K);
+    return super.set(key, value);
+  }
+}

@@ -2,6 +2,7 @@ import { createSecretKey, KeyObject, randomUUID } from 'node:crypto';
 import jwt, { JwtPayload } from 'jsonwebtoken';
 import { Config } from '../config';
 import { Role } from '../events/user';
+import { BoundedMap } from './bounded';
 
 export interface AccessClaims {
   sub: string;
@@ -49,7 +50,7 @@ export class AccessTokens {
    * signature once is enough; its expiry is checked on every use (revocation is the caller's,
    * per request). Only valid tokens are kept, and at most VERIFIED_KEPT of them.
    */
-  private readonly verified = new Map<string, AccessClaims>();
+  private readonly verified = new BoundedMap<string, AccessClaims>(VERIFIED_KEPT);
 
   /** The claims, or null for anything not a valid, current access token of ours. */
   verify(token: string): AccessClaims | null {
@@ -61,7 +62,6 @@ export class AccessTokens {
     }
     const claims = this.verifySignature(token);
     if (claims) {
-      if (this.verified.size >= VERIFIED_KEPT) this.verified.delete(this.verified.keys().next().value as string);
       this.verified.set(token, claims);
     }
     return claims;

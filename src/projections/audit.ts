@@ -9,6 +9,7 @@ import { UserEventType } from '../events/user';
 import { RecordedEvent } from '../eventstore/types';
 import { Projection } from './projection';
 import { insertJsonRows } from './bulk';
+import { BoundedMap } from '../infra/bounded';
 
 /**
  * The event log as an audit trail: one row per event of every kind, with who did it (metadata),
@@ -122,26 +123,14 @@ async function subjectOf(r: RecordedEvent, trx: Knex.Transaction, seen: Map<stri
  * subject comes from its first events and never changes, so remembering it across batches, even
  * a batch that rolled back, cannot be wrong; it saves a query per refresh.
  */
-class SubjectMemory {
-  private readonly map = new Map<string, string>();
-  constructor(private readonly capacity: number) {}
-  get(stream: string): string | undefined {
-    return this.map.get(stream);
-  }
-  set(stream: string, subject: string): void {
-    if (this.map.has(stream)) return;
-    if (this.map.size >= this.capacity) this.map.delete(this.map.keys().next().value as string);
-    this.map.set(stream, subject);
-  }
-}
-
-const subjects = new SubjectMemory(100_000);
+const subjects = new BoundedMap<string, string>(100_000);
 
 const rowOf = async (r: RecordedEvent, trx: Knex.Transaction, seen: Map<string, string>) => {
   const subject = await subjectOf(r, trx, seen);
   if (subject) {
     seen.set(r.streamId, subject);
-    subjects.set(r.streamId, subject);
+    // The first subject stays: that is what the table lookup would find.
+    if (!subjects.has(r.streamId)) subjects.set(r.streamId, subject);
   }
   return {
     event_id: r.id,

@@ -1,6 +1,6 @@
 import { Knex } from 'knex';
 import { Logger } from 'pino';
-import { comparePositions, EventStore, Position, RecordedEvent } from '../eventstore/types';
+import { comparePositions, EventStore, Position, positionToString, RecordedEvent } from '../eventstore/types';
 import { CHECKPOINTS, CheckpointRow, positionColumns, positionOf, samePosition } from './checkpoints';
 import { AdvisoryLocks } from './locks';
 
@@ -332,7 +332,7 @@ export class GroupRunner {
       // One UPDATE per distinct position (usually one for the whole group).
       const byPosition = new Map<string, { to: Position; names: string[] }>();
       for (const u of updates) {
-        const key = `${u.to!.commit}/${u.to!.prepare}`;
+        const key = positionToString(u.to!);
         const g = byPosition.get(key) ?? byPosition.set(key, { to: u.to!, names: [] }).get(key)!;
         g.names.push(u.m.target.name);
       }

@@ -1,4 +1,5 @@
 import type { UserRow } from './users';
+import { BoundedMap } from '../infra/bounded';
 
 /** Channel the users projection notifies, in its batch transaction, with the ids it changed. */
 export const USERS_CHANGED_CHANNEL = 'iam_users_changed';
@@ -29,19 +30,21 @@ export function usersChangedPayloads(ids: Iterable<string>): string[] {
  * eviction is not kept. While the notification connection is down nothing is cached.
  */
 export class UserCache {
-  private readonly rows = new Map<string, UserRow>();
-  private readonly counts = new Map<string, number>();
+  private readonly rows: BoundedMap<string, UserRow>;
+  private readonly counts = new BoundedMap<string, number>(1000);
   /** Bumped by every eviction: a row read before one may be older than it and is not kept. */
   private epoch = 0;
   private live = false;
+  /** Reads answered from memory (for tests and curiosity). */
   hits = 0;
-  misses = 0;
 
   constructor(
     /** Reads one row of the users table. */
     private readonly loadRow: (id: string) => Promise<UserRow | undefined>,
-    private readonly capacity = 50_000,
-  ) {}
+    capacity = 50_000,
+  ) {
+    this.rows = new BoundedMap(capacity);
+  }
 
   /** Whether rows may be kept: only while evictions are sure to arrive. */
   setLive(live: boolean): void {
@@ -55,8 +58,7 @@ export class UserCache {
       this.hits++;
       return cached;
     }
-    this.misses++;
-    return this.fill(this.rows, this.capacity, id, () => this.loadRow(id));
+    return this.fill(this.rows, id, () => this.loadRow(id));
   }
 
   /**
@@ -64,17 +66,14 @@ export class UserCache {
    * user changes: every change that could move a count is a change the projection announces.
    */
   async count(key: string, load: () => Promise<number>): Promise<number> {
-    return this.counts.get(key) ?? ((await this.fill(this.counts, 1000, key, load)) as number);
+    return this.counts.get(key) ?? ((await this.fill(this.counts, key, load)) as number);
   }
 
   /** Loads a value and keeps it, unless an eviction came in meanwhile (it may be older than that). */
-  private async fill<V>(into: Map<string, V>, capacity: number, key: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
+  private async fill<V>(into: Map<string, V>, key: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
     const epoch = this.epoch;
     const value = await load();
-    if (value !== undefined && this.live && epoch === this.epoch) {
-      if (into.size >= capacity) into.delete(into.keys().next().value as string);
-      into.set(key, value);
-    }
+    if (value !== undefined && this.live && epoch === this.epoch) into.set(key, value);
     return value;
   }
 

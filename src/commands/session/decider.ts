@@ -24,12 +24,6 @@ export class SpentTokens {
   has(hash: string): boolean {
     return this.get(hash) !== undefined;
   }
-
-  get size(): number {
-    let k = 0;
-    for (let n = this.head; n; n = n.next) k++;
-    return k;
-  }
 }
 
 export interface SessionState {
