@@ -1,7 +1,7 @@
 import { Knex } from 'knex';
 import { Logger } from 'pino';
-import { comparePositions, EventStore, Position, positionToString, RecordedEvent } from '../eventstore/types';
-import { CHECKPOINTS, CheckpointRow, positionColumns, positionOf, samePosition } from './checkpoints';
+import { comparePositions, EventStore, Position, RecordedEvent } from '../eventstore/types';
+import { CHECKPOINTS, positionColumns, positionOf, samePosition } from './checkpoints';
 import { AdvisoryLocks } from './locks';
 
 /** What a group feeds: a projection (writes in the batch transaction) or a reactor. */
@@ -89,9 +89,10 @@ class MemberFailed extends Error {
  *
  * Each member keeps its own checkpoint row and advisory lock, so the guarantees are those of a
  * lone runner: a member's events are applied, and its checkpoint moved, in the same
- * transaction, and only if its checkpoint row (locked FOR UPDATE) still holds the position the
- * batch was read from; a second process holding none of the locks stays idle; a member whose
- * apply fails rolls the batch back and sits out for a while, so it cannot stall the others.
+ * transaction, and only if its checkpoint row still holds the position this process last
+ * wrote (checked by the statement that moves it, before commit); a second process holding none
+ * of the locks stays idle; a member whose apply fails rolls the batch back and sits out for a
+ * while, so it cannot stall the others.
  */
 export class GroupRunner {
   private readonly members: Member[];
@@ -289,72 +290,88 @@ export class GroupRunner {
   }
 
   /**
-   * One transaction: checks that no one else moved the members' checkpoints since this process
-   * wrote them (rows locked FOR UPDATE), applies each member's events, and writes every
-   * checkpoint (to `last`, or where it stands in memory when null).
+   * One transaction: applies each member's events and writes the checkpoints (to `last`, or
+   * where they stand in memory when null) with one statement that also announces them. That
+   * statement writes a row only where it still holds what this process last wrote: a row
+   * someone else moved (a replay swapped tables in, another process ran the member) rolls the
+   * whole batch back and those members reload their checkpoint.
    */
   private async commit(members: Member[], last: Position | null, work: [Member, RecordedEvent[]][]): Promise<void> {
-    const moved: Member[] = [];
     const applied: [Member, RecordedEvent[]][] = [];
-    const written = await this.o.knex.transaction(async (trx) => {
-      const rows: CheckpointRow[] = await trx(CHECKPOINTS)
-        .whereIn(
-          'name',
-          members.map((m) => m.target.name),
-        )
-        .forUpdate()
-        .select('name', 'commit_pos', 'prepare_pos');
-      const byName = new Map(rows.map((r) => [r.name, r]));
-      const ours = members.filter((m) => {
-        const row = byName.get(m.target.name);
-        // Moved by someone else (a replay swapped tables in, another process ran it): reload.
-        const mine = row !== undefined && samePosition(positionOf(row), m.persisted);
-        if (!mine) moved.push(m);
-        return mine;
-      });
-      for (const [m, events] of work) {
-        if (!ours.includes(m)) continue;
-        try {
-          await m.target.applyBatch(events, trx);
-          applied.push([m, events]);
-        } catch (err) {
-          throw new MemberFailed(m, err);
+    let written: { moves: { m: Member; to: Position | null }[]; updates: { m: Member; to: Position | null }[]; flush: boolean };
+    try {
+      written = await this.o.knex.transaction(async (trx) => {
+        for (const [m, events] of work) {
+          try {
+            await m.target.applyBatch(events, trx);
+            applied.push([m, events]);
+          } catch (err) {
+            throw new MemberFailed(m, err);
+          }
         }
-      }
-      // Every member moves; rows are written for those that applied something, and for all of
-      // them when a flush is due (the others' positions travel in the announcement).
-      const flush = last === null || Date.now() - this.flushedAt >= FLUSH_EVERY_MS;
-      const withWork = new Set(work.map(([m]) => m));
-      const moves = ours
-        .map((m) => ({ m, to: last ?? m.checkpoint }))
-        .filter((u) => u.to !== null && (!samePosition(u.to, u.m.checkpoint) || !samePosition(u.to, u.m.persisted)));
-      const updates = moves.filter((u) => (flush || withWork.has(u.m)) && !samePosition(u.to, u.m.persisted));
-      // One UPDATE per distinct position (usually one for the whole group).
-      const byPosition = new Map<string, { to: Position; names: string[] }>();
-      for (const u of updates) {
-        const key = positionToString(u.to!);
-        const g = byPosition.get(key) ?? byPosition.set(key, { to: u.to!, names: [] }).get(key)!;
-        g.names.push(u.m.target.name);
-      }
-      for (const { to, names } of byPosition.values()) {
-        await trx(CHECKPOINTS)
-          .whereIn('name', names)
-          .update({ ...positionColumns(to), updated_at: trx.fn.now() });
-      }
-      if (moves.length && this.o.announce !== false) {
-        await trx.raw('SELECT pg_notify(?, ?)', [CHECKPOINT_CHANNEL, announcementOf(moves.map((u) => [u.m.target.name, u.to!]))]);
-      }
-      return { moves, updates, flush };
-    });
+        // Every member moves; rows are written for those that applied something, and for all of
+        // them when a flush is due (the others' positions travel in the announcement).
+        const flush = last === null || Date.now() - this.flushedAt >= FLUSH_EVERY_MS;
+        const withWork = new Set(work.map(([m]) => m));
+        const moves = members
+          .map((m) => ({ m, to: last ?? m.checkpoint }))
+          .filter((u) => u.to !== null && (!samePosition(u.to, u.m.checkpoint) || !samePosition(u.to, u.m.persisted)));
+        const updates = moves.filter((u) => (flush || withWork.has(u.m)) && !samePosition(u.to, u.m.persisted));
+        const announce = moves.length > 0 && this.o.announce !== false;
+        if (updates.length || announce) {
+          const rows = updates.map(({ m, to }) => ({ name: m.target.name, was: m.persisted, to }));
+          const { rows: out } = await trx.raw(WRITE_CHECKPOINTS, [
+            JSON.stringify(rows.map((r) => ({ name: r.name, ...pair('e', r.was), ...pair('t', r.to) }))),
+            announce ? CHECKPOINT_CHANNEL : null,
+            announce ? CHECKPOINT_CHANNEL : null,
+            announce ? announcementOf(moves.map((u) => [u.m.target.name, u.to!])) : null,
+          ]);
+          const done = new Set<string>(out[0].written ?? []);
+          const moved = updates.filter((u) => !done.has(u.m.target.name)).map((u) => u.m);
+          if (moved.length) throw new CheckpointsMoved(moved);
+        }
+        return { moves, updates, flush };
+      });
+    } catch (err) {
+      if (!(err instanceof CheckpointsMoved)) throw err;
+      for (const m of err.members) await this.loadCheckpoint(m);
+      return;
+    }
     if (written.flush) this.flushedAt = Date.now();
     for (const [m, events] of applied) this.o.onCommitted?.(m.target.name, events);
-    for (const { m } of written.updates) m.persisted = written.moves.find((u) => u.m === m)!.to;
+    for (const { m, to } of written.updates) m.persisted = to;
     for (const { m, to } of written.moves) {
       m.checkpoint = to;
       m.failures = 0;
       this.o.onCheckpoint?.(m.target.name, to!);
     }
-    for (const m of moved) await this.loadCheckpoint(m);
+  }
+}
+
+/**
+ * Moves checkpoint rows that still hold the expected position (`e…`) to the new one (`t…`),
+ * returns the names written, and sends the announcement (delivered only if the transaction
+ * commits). One round trip where a SELECT … FOR UPDATE, an UPDATE per position and a NOTIFY
+ * took three or more.
+ */
+const WRITE_CHECKPOINTS = `
+  WITH w AS (SELECT * FROM json_to_recordset(?::json) AS w(name text, ec bigint, ep bigint, tc bigint, tp bigint)),
+  u AS (
+    UPDATE ${CHECKPOINTS} c SET commit_pos = w.tc, prepare_pos = w.tp, updated_at = now()
+    FROM w
+    WHERE c.name = w.name AND c.commit_pos IS NOT DISTINCT FROM w.ec AND c.prepare_pos IS NOT DISTINCT FROM w.ep
+    RETURNING c.name
+  )
+  SELECT (SELECT array_agg(name) FROM u) AS written, CASE WHEN ?::text IS NULL THEN NULL ELSE pg_notify(?::text, ?::text) END AS announced`;
+
+const pair = (prefix: 'e' | 't', p: Position | null): Record<string, string | null> => ({
+  [`${prefix}c`]: p ? p.commit.toString() : null,
+  [`${prefix}p`]: p ? p.prepare.toString() : null,
+});
+
+class CheckpointsMoved extends Error {
+  constructor(readonly members: Member[]) {
+    super(`checkpoints moved by someone else: ${members.map((m) => m.target.name).join(', ')}`);
   }
 }
 

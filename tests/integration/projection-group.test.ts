@@ -138,6 +138,24 @@ describe('projection group (one log read and one transaction per batch for all p
     expect(await appliedBy(knex, 'healthy')).toEqual([...first, ...more]);
   });
 
+  it('applies nothing past a checkpoint someone else moved (a replay swapped its tables in): the batch rolls back and it carries on from the new checkpoint', async () => {
+    let broken = false;
+    const stream = `s-${crypto.randomUUID()}`;
+    const first = await appendMany(stream, ['A', 'A']);
+    const g = group([recorder('guarded', ['A'].map(t), () => broken)]);
+    g.start();
+    await eventually(async () => expect(await appliedBy(knex, 'guarded')).toEqual(first));
+    // Hold it out of batches, append more, and move its row past them as a replay's swap would.
+    broken = true;
+    const skipped = await appendMany(stream, ['A', 'A', 'A']);
+    const movedTo = await readableAt(skipped[2]);
+    await eventually(async () => expect(g.status[0].active).toBe(true));
+    await knex('projection_checkpoints').where({ name: 'guarded' }).update(positionColumns(movedTo));
+    broken = false;
+    const later = await appendMany(stream, ['A']);
+    await eventually(async () => expect(await appliedBy(knex, 'guarded')).toEqual([...first, ...later]), 45_000);
+  });
+
   it('runs a projection in one process only: a second group stays idle until the first stops, then carries on from its checkpoint', async () => {
     const ids = await appendMany(`s-${crypto.randomUUID()}`, Array.from({ length: 10 }, () => 'A'));
     const one = group([recorder('solo', ['A'].map(t))]);
