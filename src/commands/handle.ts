@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventMetadata, EventStore, JsonObject, Position, RecordedEvent, WrongExpectedVersionError } from '../eventstore/types';
+import { BoundedMap } from '../infra/bounded';
 import { Decider } from './decider';
 
 export interface DomainEvent {
@@ -16,14 +17,44 @@ export interface Loaded<S> {
   revision: bigint;
 }
 
+/** Streams remembered per store and decider (per process): enough for every active session and user of a busy node. */
+export const STREAM_CACHE_SIZE = 20_000;
+const streamCaches = new WeakMap<EventStore, WeakMap<object, BoundedMap<string, Loaded<unknown>>>>();
+
+/**
+ * The states this process last loaded or wrote, by stream, for one decider. Streams only grow,
+ * so a state folded up to revision n stays right for that prefix: the next load reads only the
+ * events after n (usually none) instead of the whole stream. Other processes' appends are in
+ * that tail, and a decision on a stale state would fail its append's expected revision anyway.
+ */
+function cacheOf(store: EventStore, decider: object): BoundedMap<string, Loaded<unknown>> {
+  let byDecider = streamCaches.get(store);
+  if (!byDecider) streamCaches.set(store, (byDecider = new WeakMap()));
+  let cache = byDecider.get(decider);
+  if (!cache) byDecider.set(decider, (cache = new BoundedMap(STREAM_CACHE_SIZE)));
+  return cache;
+}
+
 export async function load<C, E extends DomainEvent, S>(store: EventStore, stream: string, decider: Decider<C, E, S>): Promise<Loaded<S>> {
-  let state = decider.initialState();
-  let revision = -1n;
-  for await (const r of store.read(stream)) {
+  const cache = cacheOf(store, decider);
+  const known = cache.get(stream) as Loaded<S> | undefined;
+  let state = known?.state ?? decider.initialState();
+  let revision = known?.revision ?? -1n;
+  for await (const r of store.read(stream, revision + 1n)) {
     state = decider.evolve(state, asDomainEvent<E>(r));
     revision = r.revision;
   }
-  return { state, revision };
+  const loaded = { state, revision };
+  if (revision >= 0n) remember(cache, stream, loaded);
+  return loaded;
+}
+
+/** Most recently used last, so the bound forgets the streams idle longest; never an older prefix over a newer one. */
+function remember(cache: BoundedMap<string, Loaded<unknown>>, stream: string, loaded: Loaded<unknown>): void {
+  const held = cache.get(stream);
+  if (held && held.revision > loaded.revision) return;
+  cache.delete(stream);
+  cache.set(stream, loaded);
 }
 
 export interface Handled<E, S> {
@@ -59,7 +90,9 @@ export async function handle<C, E extends DomainEvent, S>(
         events.map((e) => ({ id: e.id, type: e.type, data: e.data as JsonObject, metadata })),
         revision === -1n ? 'no_stream' : revision,
       );
-      return { events, state: events.reduce(decider.evolve, state), position: result.position };
+      const next = events.reduce(decider.evolve, state);
+      remember(cacheOf(store, decider), stream, { state: next, revision: result.nextRevision });
+      return { events, state: next, position: result.position };
     } catch (err) {
       if (err instanceof WrongExpectedVersionError && attempt < attempts) continue;
       throw err;

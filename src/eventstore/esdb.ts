@@ -99,8 +99,8 @@ export class EventStoreDbEventStore implements EventStore {
     }
   }
 
-  async *read(stream: string): AsyncIterable<RecordedEvent> {
-    const reading = this.client.readStream(stream, { direction: FORWARDS, fromRevision: START, resolveLinkTos: false });
+  async *read(stream: string, fromRevision = 0n): AsyncIterable<RecordedEvent> {
+    const reading = this.client.readStream(stream, { direction: FORWARDS, fromRevision: fromRevision > 0n ? fromRevision : START, resolveLinkTos: false });
     try {
       for await (const resolved of reading) {
         const e = resolved.event;

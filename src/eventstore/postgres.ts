@@ -90,9 +90,9 @@ export class PostgresEventStore implements EventStore {
     };
   }
 
-  async *read(stream: string): AsyncIterable<RecordedEvent> {
+  async *read(stream: string, fromRevision = 0n): AsyncIterable<RecordedEvent> {
     const pageSize = 1000;
-    let from = 0n;
+    let from = fromRevision;
     for (;;) {
       const { rows } = await this.pool.query<EventRow>(
         `SELECT ${COLUMNS} FROM es_events WHERE stream_id = $1 AND stream_revision >= $2

@@ -51,7 +51,8 @@ export interface AppendResult {
 
 export interface EventStore {
   append(stream: string, events: NewEvent[], expected: Expected): Promise<AppendResult>;
-  read(stream: string): AsyncIterable<RecordedEvent>;
+  /** A stream in revision order, from `fromRevision` (default 0) on. */
+  read(stream: string, fromRevision?: bigint): AsyncIterable<RecordedEvent>;
   /** Events strictly after `after` in global order; never skips an event that commits later. */
   readAll(after: Position | null, batchSize: number): Promise<RecordedEvent[]>;
   /** Resolves when something may have been appended (a hint; callers still poll). */

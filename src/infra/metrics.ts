@@ -112,7 +112,7 @@ export function instrumentStore(store: EventStore, metrics: Metrics): EventStore
         throw e;
       }
     },
-    read: (stream: string): AsyncIterable<RecordedEvent> => store.read(stream),
+    read: (stream: string, fromRevision?: bigint): AsyncIterable<RecordedEvent> => store.read(stream, fromRevision),
     readAll: (after: Position | null, batchSize: number) => store.readAll(after, batchSize),
     onAppend: store.onAppend ? (l: () => void) => store.onAppend!(l) : undefined,
     headPosition: () => store.headPosition(),

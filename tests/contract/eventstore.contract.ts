@@ -251,6 +251,19 @@ export function describeEventStoreContract(name: string, makeStore: () => Promis
         expect(await collect(store.read(streamName('missing')))).toEqual([]);
       });
 
+      it('reads from a revision on: the events at and after it, none past the end', async () => {
+        const s = streamName('from');
+        const written = [ev('One'), ev('Two'), ev('Three'), ev('Four')];
+        await store.append(s, written, 'no_stream');
+        expect((await collect(store.read(s, 2n))).map((e) => [e.revision, e.id])).toEqual([
+          [2n, written[2].id],
+          [3n, written[3].id],
+        ]);
+        expect(await collect(store.read(s, 0n))).toHaveLength(4);
+        expect(await collect(store.read(s, 4n))).toEqual([]);
+        expect(await collect(store.read(streamName('missing'), 3n))).toEqual([]);
+      });
+
       it('appends a stream of 10,000 events in batches and reads it back completely, in order', async () => {
         const s = streamName('long');
         const total = 10_000;
