@@ -275,6 +275,7 @@ async function main(): Promise<void> {
   };
   const writeResults = () => {
     results.totalSeconds = Math.round((Date.now() - startedAt) / 1000);
+    fs.mkdirSync(outDir, { recursive: true });
     fs.writeFileSync(path.join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
     fs.writeFileSync(path.join(outDir, 'results.md'), renderMarkdown(results));
   };
