@@ -73,7 +73,7 @@ const userEventOf = (resolved: AllStreamResolvedEvent): RecordedEvent | null => 
  */
 export class EventStoreDbEventStore implements EventStore {
   private subscription: AllStreamSubscription | null = null;
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new Set<(appended?: Position) => void>();
 
   constructor(private readonly client: EventStoreDBClient) {}
 
@@ -164,11 +164,15 @@ export class EventStoreDbEventStore implements EventStore {
   }
 
   /** A live subscription to $all (system events excluded) that wakes tailing readers. */
-  onAppend(listener: () => void): () => void {
+  onAppend(listener: (appended?: Position) => void): () => void {
     this.listeners.add(listener);
     if (!this.subscription) {
       const sub = this.client.subscribeToAll({ fromPosition: END, resolveLinkTos: false, filter: excludeSystemEvents() });
-      sub.on('data', () => this.listeners.forEach((l) => l()));
+      sub.on('data', (resolved) => {
+        const p = resolved.event?.position;
+        const appended = p ? { commit: p.commit, prepare: p.prepare } : undefined;
+        this.listeners.forEach((l) => l(appended));
+      });
       sub.on('error', () => {
         // Pollers behind onAppend keep working; the next subscriber starts a new subscription.
         if (this.subscription === sub) this.subscription = null;

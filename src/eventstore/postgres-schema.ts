@@ -50,7 +50,7 @@ BEGIN
     RETURNING global_position
   ) SELECT max(global_position) INTO v_pos FROM ins;
   UPDATE es_streams SET revision = v_rev + cardinality(p_ids) WHERE stream_id = p_stream;
-  PERFORM pg_notify('es_appended', '');
+  PERFORM pg_notify('es_appended', pg_current_xact_id()::text || '/' || v_pos::text);
   RETURN QUERY SELECT true, v_rev + cardinality(p_ids), pg_current_xact_id(), v_pos;
 END
 $fn$;

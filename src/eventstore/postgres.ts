@@ -39,12 +39,18 @@ const toRecorded = (r: EventRow): RecordedEvent => ({
   createdAt: r.created_at,
 });
 
+/** The NOTIFY payload of es_append: "<transaction id>/<global position>" of its last event. */
+const parseAppended = (payload: string | undefined): Position | undefined => {
+  const m = /^(\d+)\/(\d+)$/.exec(payload ?? '');
+  return m ? { commit: BigInt(m[1]), prepare: BigInt(m[2]) } : undefined;
+};
+
 const modeOf = (expected: Expected): [string, string | null] =>
   typeof expected === 'bigint' ? ['revision', expected.toString()] : [expected, null];
 
 export class PostgresEventStore implements EventStore {
   private listener: Client | null = null;
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new Set<(appended?: Position) => void>();
 
   constructor(
     private readonly pool: Pool,
@@ -127,7 +133,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   /** LISTEN on a dedicated connection; a hint that lets tailing readers wake without polling. */
-  onAppend(listener: () => void): () => void {
+  onAppend(listener: (appended?: Position) => void): () => void {
     this.listeners.add(listener);
     if (!this.listener) void this.startListening();
     return () => this.listeners.delete(listener);
@@ -137,7 +143,10 @@ export class PostgresEventStore implements EventStore {
     const opts = (this.pool as unknown as { options: PoolConfig }).options;
     const client = new Client(opts);
     this.listener = client;
-    client.on('notification', () => this.listeners.forEach((l) => l()));
+    client.on('notification', (m) => {
+      const appended = parseAppended(m.payload);
+      this.listeners.forEach((l) => l(appended));
+    });
     client.on('error', () => {
       // The pollers behind onAppend still run; reconnect on the next subscription.
       this.listener = null;

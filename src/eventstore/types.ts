@@ -55,8 +55,11 @@ export interface EventStore {
   read(stream: string, fromRevision?: bigint): AsyncIterable<RecordedEvent>;
   /** Events strictly after `after` in global order; never skips an event that commits later. */
   readAll(after: Position | null, batchSize: number): Promise<RecordedEvent[]>;
-  /** Resolves when something may have been appended (a hint; callers still poll). */
-  onAppend?(listener: () => void): () => void;
+  /**
+   * Calls `listener` when something may have been appended (a hint; callers still poll), with
+   * the position of the last event appended when the store tells it.
+   */
+  onAppend?(listener: (appended?: Position) => void): () => void;
   /** The position of the newest readable event, or null on an empty store. */
   headPosition(): Promise<Position | null>;
   ping(): Promise<void>;

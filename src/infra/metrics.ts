@@ -114,7 +114,7 @@ export function instrumentStore(store: EventStore, metrics: Metrics): EventStore
     },
     read: (stream: string, fromRevision?: bigint): AsyncIterable<RecordedEvent> => store.read(stream, fromRevision),
     readAll: (after: Position | null, batchSize: number) => store.readAll(after, batchSize),
-    onAppend: store.onAppend ? (l: () => void) => store.onAppend!(l) : undefined,
+    onAppend: store.onAppend ? (l: (appended?: Position) => void) => store.onAppend!(l) : undefined,
     headPosition: () => store.headPosition(),
     ping: () => store.ping(),
     close: () => store.close(),

@@ -108,6 +108,11 @@ export class GroupRunner {
   private wokenAt = 0;
   /** Quick looks since that announcement (2, 4, 8, 16 ms), before falling back to polling. */
   private quickLooks = 0;
+  /** The newest append the store told of, and the furthest this group has read: while the first is ahead, something is still to read. */
+  private announced: Position | null = null;
+  private readTo: Position | null = null;
+  /** A wake-up waiting out the gather window. */
+  private gathering: NodeJS.Timeout | null = null;
   private readonly batchSize: number;
 
   constructor(
@@ -135,10 +140,18 @@ export class GroupRunner {
     if (this.loop) return;
     this.stopped = false;
     this.unsubscribe =
-      this.o.store.onAppend?.(() => {
+      this.o.store.onAppend?.((appended) => {
         this.wokenAt = Date.now();
         this.quickLooks = 0;
-        this.wake?.();
+        if (appended && (this.announced === null || comparePositions(appended, this.announced) > 0)) this.announced = appended;
+        if (!this.o.gatherMs) return this.wake?.();
+        // A group that gathers lets appends collect for its window before it looks: one read
+        // for the lot, and by then the transactions that hid the first one have mostly ended
+        // (every group looking at once after each append mostly found nothing yet).
+        this.gathering ??= setTimeout(() => {
+          this.gathering = null;
+          this.wake?.();
+        }, this.o.gatherMs);
       }) ?? null;
     // Losing the lock connection loses every lock; the checkpoint guard keeps batches correct.
     this.unsubscribeLost = this.o.locks.onLost(() => {
@@ -151,6 +164,8 @@ export class GroupRunner {
   /** Finishes the batch in hand, then releases the locks. */
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.gathering) clearTimeout(this.gathering);
+    this.gathering = null;
     this.wake?.();
     await this.loop;
     this.loop = null;
@@ -174,6 +189,8 @@ export class GroupRunner {
           // concurrent commands) go into one batch and one transaction instead of one each.
           // Not cut short by an append's wake-up: those are what it waits for.
           if (n < this.batchSize && this.o.gatherMs) await new Promise((r) => setTimeout(r, this.o.gatherMs));
+          // Caught up with every append announced: wait for the next instead of reading nothing.
+          if (n < this.batchSize && !this.behind() && this.announced !== null) await this.pause(this.o.idlePollMs ?? 250);
           continue;
         }
         if (n < 0) {
@@ -181,12 +198,12 @@ export class GroupRunner {
           await this.pause(this.o.lockRetryMs ?? 1000);
           continue;
         }
-        // Nothing readable. Just after an append was announced, an older transaction (anywhere in
-        // the cluster: readers see only what committed below the oldest running one) still
-        // hides it; its commit sends no wake-up, so look again within milliseconds. Otherwise
-        // poll slowly: the next append wakes the loop.
+        // Nothing readable, though an append was announced past what was read: an older
+        // transaction (anywhere in the cluster: readers see only what committed below the oldest
+        // running one) still hides it, and its commit sends no wake-up, so look again within
+        // milliseconds. Otherwise poll slowly: the next append wakes the loop.
         idle = Math.min(idle + 1, 5);
-        const quick = Date.now() - this.wokenAt < 1000 && this.quickLooks < 4;
+        const quick = this.behind() && Date.now() - this.wokenAt < 1000 && this.quickLooks < 4;
         if (quick) this.quickLooks++;
         await this.pause(quick ? 2 ** this.quickLooks : Math.min(this.o.idlePollMs ?? 250, 5 * 2 ** idle));
       } catch (err) {
@@ -202,6 +219,12 @@ export class GroupRunner {
         await this.pause(1000);
       }
     }
+  }
+
+  /** An announced append not read yet; when the store tells no positions, any recent wake-up counts. */
+  private behind(): boolean {
+    if (this.announced === null) return !this.o.gatherMs;
+    return this.readTo === null || comparePositions(this.announced, this.readTo) > 0;
   }
 
   private pause(ms: number): Promise<void> {
@@ -272,6 +295,7 @@ export class GroupRunner {
       return 0;
     }
     const last = events[events.length - 1].position;
+    if (this.readTo === null || comparePositions(last, this.readTo) > 0) this.readTo = last;
     // Members already past this batch (it was read for one further behind) sit it out.
     const going = active.filter((m) => after(last, m.checkpoint));
     const work = new Map<Member, RecordedEvent[]>();

@@ -156,7 +156,8 @@ export class CheckpointWaiter {
         }, timeoutMs),
       };
       this.waiting.add(w);
-      void this.refresh();
+      // While the listener is up every move is announced: nothing to read. Without it, look.
+      if (!this.listener) void this.refresh();
     });
   }
 

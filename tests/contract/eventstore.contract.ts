@@ -190,8 +190,10 @@ export function describeEventStoreContract(name: string, makeStore: () => Promis
         if (!store.onAppend) return;
         const other = await fixture.newStore();
         let calls = 0;
-        const unsubscribe = store.onAppend(() => {
+        const told: (Position | undefined)[] = [];
+        const unsubscribe = store.onAppend((appended) => {
           calls++;
+          told.push(appended);
         });
         try {
           // The subscription starts asynchronously: keep appending until the first wake-up.
@@ -202,6 +204,12 @@ export function describeEventStoreContract(name: string, makeStore: () => Promis
             for (let i = 0; i < 20 && calls === 0; i++) await sleep(10);
           }
           expect(calls).toBeGreaterThan(0);
+          // A store that tells where the append landed tells it exactly.
+          const seen = calls;
+          const r = await other.append(s, evs(2), 'any');
+          for (let i = 0; i < 200 && (told.length === 0 || comparePositions(told[told.length - 1]!, r.position) < 0) && told.every((p) => p !== undefined); i++) await sleep(10);
+          expect(calls).toBeGreaterThan(seen);
+          if (told[told.length - 1] !== undefined) expect(told[told.length - 1]).toEqual(r.position);
           unsubscribe();
           const before = calls;
           await other.append(s, evs(1), 'any');

@@ -156,6 +156,22 @@ describe('projection group (one log read and one transaction per batch for all p
     await eventually(async () => expect(await appliedBy(knex, 'guarded')).toEqual([...first, ...later]), 45_000);
   });
 
+  it('an append hidden by an older open transaction is applied once that transaction ends (its commit sends no wake-up)', async () => {
+    const g = group([recorder('patient', ['A'].map(t))]);
+    g.start();
+    const before = await appendMany(`s-${crypto.randomUUID()}`, ['A']);
+    await eventually(async () => expect(await appliedBy(knex, 'patient')).toEqual(before));
+    // An older transaction with a transaction id, still open when the append commits.
+    const blocker = await knex.transaction();
+    await blocker.raw('CREATE TEMP TABLE hold (x int) ON COMMIT DROP');
+    await blocker.raw('INSERT INTO hold VALUES (1)');
+    const hidden = await appendMany(`s-${crypto.randomUUID()}`, ['A']);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await appliedBy(knex, 'patient')).toEqual(before);
+    await blocker.commit();
+    await eventually(async () => expect(await appliedBy(knex, 'patient')).toEqual([...before, ...hidden]), 5_000);
+  });
+
   it('runs a projection in one process only: a second group stays idle until the first stops, then carries on from its checkpoint', async () => {
     const ids = await appendMany(`s-${crypto.randomUUID()}`, Array.from({ length: 10 }, () => 'A'));
     const one = group([recorder('solo', ['A'].map(t))]);
