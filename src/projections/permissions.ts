@@ -3,6 +3,7 @@ import { asDomainEvent } from '../commands/handle';
 import { PermissionEvent, UserGrantsEvent } from '../events/permission';
 import { ServiceEvent } from '../events/service';
 import { RecordedEvent } from '../eventstore/types';
+import { insertJsonRows } from './bulk';
 import { Projection } from './projection';
 import { trigramOps } from './services';
 
@@ -91,6 +92,23 @@ export const permissionsProjection: Projection = {
     if (ops) await db.raw(`CREATE INDEX IF NOT EXISTS permissions_name_trgm_idx ON permissions USING gin (name ${ops})`);
   },
   handles: ['PermissionCreated', 'PermissionUpdated', 'PermissionDeleted', 'ServiceDeleted', 'UserPermissionsSet'],
+  /**
+   * A batch in log order: runs of new permissions and runs of grant changes (the bulk of a
+   * replay) take two statements each, whatever their length; the rest goes event by event.
+   * The rows come out as applying each event in turn would leave them.
+   */
+  async applyBatch(events: RecordedEvent[], trx: Knex.Transaction) {
+    for (let i = 0; i < events.length; ) {
+      const type = events[i].type;
+      let j = i + 1;
+      while (j < events.length && events[j].type === type) j++;
+      const run = events.slice(i, j);
+      i = j;
+      if (type === 'UserPermissionsSet') await setGrants(run, trx);
+      else if (type === 'PermissionCreated') await createPermissions(run, trx);
+      else for (const e of run) await permissionsProjection.apply(e, trx);
+    }
+  },
   async apply(r: RecordedEvent, trx: Knex.Transaction) {
     if (r.streamId.startsWith('service-')) {
       const e = asDomainEvent<ServiceEvent>(r);
@@ -140,6 +158,53 @@ export const permissionsProjection: Projection = {
     }
   },
 };
+
+async function createPermissions(run: RecordedEvent[], trx: Knex.Transaction): Promise<void> {
+  const permissions: object[] = [];
+  const links: object[] = [];
+  for (const r of run) {
+    const e = asDomainEvent<Extract<PermissionEvent, { type: 'PermissionCreated' }>>(r);
+    const id = permissionIdOf(r);
+    const actor = r.metadata.actorId ?? null;
+    permissions.push({ id, name: e.data.name, created_by: actor, updated_by: actor, created_at: r.createdAt, updated_at: r.createdAt });
+    for (const serviceId of e.data.serviceIds) {
+      links.push({ permission_id: id, service_id: serviceId, created_by: actor, updated_by: actor, created_at: r.createdAt, updated_at: r.createdAt });
+    }
+  }
+  await insertJsonRows(trx, 'permissions', ['id', 'name', 'created_by', 'updated_by', 'created_at', 'updated_at'], permissions, 'id');
+  await insertJsonRows(trx, 'permission_services', ['permission_id', 'service_id', 'created_by', 'updated_by', 'created_at', 'updated_at'], links, 'permission_id, service_id');
+}
+
+/**
+ * Grant sets, folded per user. Event by event, a set deletes the user's other grants and adds
+ * its own, keeping the time of those already there. So a permission in the final set keeps its
+ * row if it was in every set of the run (or gets the first set's time when new), and gets the
+ * time of the set that last brought it back otherwise.
+ */
+async function setGrants(run: RecordedEvent[], trx: Knex.Transaction): Promise<void> {
+  const users = new Map<string, Map<string, { since: Date; fromFirst: boolean }>>();
+  for (const r of run) {
+    const userId = r.streamId.slice('userGrants-'.length);
+    const before = users.get(userId);
+    const now = new Map<string, { since: Date; fromFirst: boolean }>();
+    for (const id of asDomainEvent<UserGrantsEvent>(r).data.permissionIds) {
+      now.set(id, before ? (before.get(id) ?? { since: r.createdAt, fromFirst: false }) : { since: r.createdAt, fromFirst: true });
+    }
+    users.set(userId, now);
+  }
+  const keep: { user_id: string; keep: string[] }[] = [];
+  const rows: { user_id: string; permission_id: string; created_at: Date }[] = [];
+  for (const [userId, grants] of users) {
+    keep.push({ user_id: userId, keep: [...grants].filter(([, g]) => g.fromFirst).map(([id]) => id) });
+    for (const [id, g] of grants) rows.push({ user_id: userId, permission_id: id, created_at: g.since });
+  }
+  await trx.raw(
+    `DELETE FROM user_permissions u USING json_to_recordset(?::json) AS d(user_id uuid, keep uuid[])
+      WHERE u.user_id = d.user_id AND NOT (u.permission_id = ANY (d.keep))`,
+    [JSON.stringify(keep)],
+  );
+  await insertJsonRows(trx, 'user_permissions', ['user_id', 'permission_id', 'created_at'], rows, 'user_id, permission_id');
+}
 
 /** The services of each permission, by permission id, sorted by name (deleted ones are gone). */
 export async function servicesOf(db: Knex, permissionIds: readonly string[]): Promise<Map<string, ServiceRef[]>> {
