@@ -1,6 +1,6 @@
 import { Knex } from 'knex';
 import { Logger } from 'pino';
-import { EventStore, Position } from '../eventstore/types';
+import { EventStore, Position, RecordedEvent } from '../eventstore/types';
 import { CHECKPOINTS, ensureCheckpointTable, positionColumns, positionOf } from './checkpoints';
 import { applyEvents, Projection } from './projection';
 import { AdvisoryLocks } from './locks';
@@ -37,10 +37,10 @@ export async function replayProjection(
 }
 
 /**
- * Rebuilds several projections in one pass over the log: each batch is read once (the next one
- * is read while this one is applied) and applied to every projection's scratch tables at once,
- * each projection in its own transaction on its own connection, so PostgreSQL uses every core.
- * Then each is swapped in as replayProjection does. Progress counts events of the log.
+ * Rebuilds several projections in one pass over the log: each batch is read once and applied to
+ * every projection's scratch tables, each projection in its own transactions on its own
+ * connection and at its own pace (applyLog), so PostgreSQL uses every core. Then each is
+ * swapped in as replayProjection does. Progress counts events of the log.
  */
 export async function replayProjections(
   deps: ReplayDeps,
@@ -70,32 +70,9 @@ export async function replayProjections(
       await knex(CHECKPOINTS).insert({ name: `${p.name}#replay`, version: p.version, ...positionColumns(null) });
     }
 
-    let processed = 0;
-    let from: Position | null = null;
-    let next = deps.store.readAll(from, batchSize);
-    for (;;) {
-      const events = await next;
-      if (events.length === 0) break;
-      const last = events[events.length - 1].position;
-      next = deps.store.readAll(last, batchSize);
-      // A replay's scratch tables are rebuilt from the log if lost: no need to wait for the WAL flush.
-      await Promise.all(
-        projections.map((p) =>
-          knex.transaction(async (trx) => {
-            await trx.raw(`SET LOCAL search_path TO ${scratchSchema(p.name)}, public; SET LOCAL synchronous_commit TO off`);
-            await applyEvents(p, events, trx);
-            await trx(CHECKPOINTS)
-              .where({ name: `${p.name}#replay` })
-              .update({ ...positionColumns(last), updated_at: trx.fn.now() });
-          }),
-        ),
-      );
-      from = last;
-      processed += events.length;
-      for (const p of projections) onProgress?.({ projection: p.name, processed, position: from });
-    }
-    // Do not leave the read-ahead dangling (it found nothing, or the loop ended on an error).
-    await next.catch(() => undefined);
+    const processed = await applyLog(deps, projections, batchSize, (n, at) => {
+      for (const p of projections) onProgress?.({ projection: p.name, processed: n, position: at });
+    });
     // Each index built once over the finished table, projections in parallel.
     await Promise.all(
       projections.map(async (p) => {
@@ -120,6 +97,95 @@ export async function replayProjections(
   } finally {
     await locks.close();
   }
+}
+
+/** Batches read ahead of the slowest projection, at most. */
+const READ_AHEAD = 4;
+
+/**
+ * The whole log into every projection's scratch tables. The log is read once, in order, while
+ * each projection goes through the batches at its own pace in its own transactions: a quick
+ * one does not wait for the slowest at every batch, so PostgreSQL and this process stay busy.
+ * Returns the events applied; reports progress as the slowest projection moves.
+ */
+async function applyLog(
+  deps: ReplayDeps,
+  projections: readonly Projection[],
+  batchSize: number,
+  onProgress: (processed: number, position: Position | null) => void,
+): Promise<number> {
+  const batches: (RecordedEvent[] | null)[] = [];
+  /** Events in the batches before each index, and the position each batch ends at. */
+  const before: number[] = [0];
+  const ends: (Position | null)[] = [];
+  const done = new Map<Projection, number>(projections.map((p) => [p, -1]));
+  let failure: unknown = null;
+  let waiters: (() => void)[] = [];
+  const changed = (): void => {
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
+  };
+  const change = (): Promise<void> => new Promise((resolve) => waiters.push(resolve));
+  const slowest = (): number => Math.min(...done.values());
+  const check = (): void => {
+    if (failure) throw failure;
+  };
+  const fail = (err: unknown): never => {
+    failure ??= err;
+    changed();
+    throw err;
+  };
+
+  const read = async (): Promise<void> => {
+    let from: Position | null = null;
+    for (let i = 0; ; i++) {
+      check();
+      while (i - slowest() > READ_AHEAD) {
+        await change();
+        check();
+      }
+      const events = await deps.store.readAll(from, batchSize);
+      batches[i] = events;
+      before[i + 1] = before[i] + events.length;
+      changed();
+      if (events.length === 0) return;
+      from = events[events.length - 1].position;
+      ends[i] = from;
+    }
+  };
+
+  const apply = async (p: Projection): Promise<void> => {
+    for (let i = 0; ; i++) {
+      check();
+      while (batches[i] === undefined) {
+        await change();
+        check();
+      }
+      const events = batches[i]!;
+      if (events.length === 0) return;
+      const last = events[events.length - 1].position;
+      // A replay's scratch tables are rebuilt from the log if lost: no need to wait for the WAL flush.
+      await deps.knex.transaction(async (trx) => {
+        await trx.raw(`SET LOCAL search_path TO ${scratchSchema(p.name)}, public; SET LOCAL synchronous_commit TO off`);
+        await applyEvents(p, events, trx);
+        await trx(CHECKPOINTS)
+          .where({ name: `${p.name}#replay` })
+          .update({ ...positionColumns(last), updated_at: trx.fn.now() });
+      });
+      const wasSlowest = slowest();
+      done.set(p, i);
+      const now = slowest();
+      if (now > wasSlowest) {
+        for (let k = wasSlowest + 1; k <= now; k++) batches[k] = null;
+        onProgress(before[now + 1], ends[now]);
+      }
+      changed();
+    }
+  };
+
+  await Promise.all([read().catch(fail), ...projections.map((p) => apply(p).catch(fail))]);
+  return before[before.length - 1];
 }
 
 /**
