@@ -58,7 +58,11 @@ export class PostgresEventStore implements EventStore {
   ) {}
 
   static fromConfig(config: PoolConfig): PostgresEventStore {
-    return new PostgresEventStore(new Pool(config), true);
+    const pool = new Pool(config);
+    // An idle connection that dies (a server restart, a terminated backend) leaves the pool on
+    // its own; without a listener its 'error' event would end the process.
+    pool.on('error', () => undefined);
+    return new PostgresEventStore(pool, true);
   }
 
   async migrate(): Promise<void> {

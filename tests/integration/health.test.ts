@@ -1,7 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import { eventually } from '../helpers/eventually';
-import { startStack, TestStack } from '../helpers/stack';
+import { Client } from 'pg';
+import { startStack, TEST_PASSWORD, TestStack } from '../helpers/stack';
 
 const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
@@ -53,6 +54,22 @@ describe('health', () => {
       ['eventstore', true],
       ['projections', true],
     ]);
+  });
+
+  it('survives PostgreSQL ending every connection (a server restart): ready again, and commands and reads work', async () => {
+    // Idle pooled connections included: the event store's pool must not take the process down.
+    await s.request('GET', '/health/ready');
+    const admin = new Client({ connectionString: s.db.url });
+    await admin.connect();
+    try {
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+    } finally {
+      await admin.end();
+    }
+    await eventually(async () => (await s.request('GET', '/health/ready')).status === 200, 15000, 'readiness after the connections ended');
+    const email = `after-restart-${Date.now()}@example.com`;
+    const registered = await s.request('POST', '/api/auth/register', { email, password: TEST_PASSWORD, name: 'After Restart' });
+    expect(registered.status).toBe(201);
   });
 
   it('reports 503 naming Redis when Redis stops', async () => {
