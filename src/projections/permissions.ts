@@ -4,7 +4,7 @@ import { PermissionEvent, UserGrantsEvent } from '../events/permission';
 import { ServiceEvent } from '../events/service';
 import { RecordedEvent } from '../eventstore/types';
 import { insertJsonRows } from './bulk';
-import { Projection } from './projection';
+import { Projection, runsOf } from './projection';
 import { trigramOps } from './services';
 
 /**
@@ -98,14 +98,9 @@ export const permissionsProjection: Projection = {
    * The rows come out as applying each event in turn would leave them.
    */
   async applyBatch(events: RecordedEvent[], trx: Knex.Transaction) {
-    for (let i = 0; i < events.length; ) {
-      const type = events[i].type;
-      let j = i + 1;
-      while (j < events.length && events[j].type === type) j++;
-      const run = events.slice(i, j);
-      i = j;
-      if (type === 'UserPermissionsSet') await setGrants(run, trx);
-      else if (type === 'PermissionCreated') await createPermissions(run, trx);
+    for (const run of runsOf(events)) {
+      if (run[0].type === 'UserPermissionsSet') await setGrants(run, trx);
+      else if (run[0].type === 'PermissionCreated') await createPermissions(run, trx);
       else for (const e of run) await permissionsProjection.apply(e, trx);
     }
   },

@@ -31,6 +31,19 @@ export interface Projection {
   applyBatch?(events: RecordedEvent[], trx: Knex.Transaction): Promise<void>;
 }
 
+/** A batch cut into runs of consecutive events with the same key (by default their type), in order. */
+export function runsOf(events: readonly RecordedEvent[], keyOf: (e: RecordedEvent) => string = (e) => e.type): RecordedEvent[][] {
+  const runs: RecordedEvent[][] = [];
+  let key: string | null = null;
+  for (const e of events) {
+    const k = keyOf(e);
+    if (k === key) runs[runs.length - 1].push(e);
+    else runs.push([e]);
+    key = k;
+  }
+  return runs;
+}
+
 /** Applies a batch's handled events, through applyBatch when the projection has one. */
 export async function applyEvents(p: Pick<Projection, 'apply' | 'applyBatch' | 'handles'>, events: RecordedEvent[], trx: Knex.Transaction): Promise<void> {
   const handled = events.filter((e) => p.handles.includes(e.type));

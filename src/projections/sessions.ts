@@ -4,7 +4,7 @@ import { SessionEvent } from '../events/session';
 import { UserEvent } from '../events/user';
 import { RecordedEvent } from '../eventstore/types';
 import { insertJsonRows } from './bulk';
-import { Projection } from './projection';
+import { Projection, runsOf } from './projection';
 
 /** Device sessions for listing (GET /sessions). Security decisions never read this table. */
 export interface SessionRow {
@@ -51,14 +51,9 @@ export const sessionsProjection: Projection = {
    * (the bulk of the traffic) folded per session into one UPDATE; everything else row by row.
    */
   async applyBatch(events: RecordedEvent[], trx: Knex.Transaction) {
-    for (let i = 0; i < events.length; ) {
-      const type = events[i].type;
-      let j = i + 1;
-      while (j < events.length && events[j].type === type && events[j].streamId.startsWith('session-')) j++;
-      const run = events.slice(i, j);
-      i = j;
-      if (type === 'SessionStarted' && run[0].streamId.startsWith('session-')) await insertStarted(run, trx);
-      else if (type === 'SessionRefreshed' && run[0].streamId.startsWith('session-')) await updateRefreshed(run, trx);
+    for (const run of runsOf(events, (e) => (e.streamId.startsWith('session-') ? e.type : `user:${e.id}`))) {
+      if (run[0].type === 'SessionStarted') await insertStarted(run, trx);
+      else if (run[0].type === 'SessionRefreshed') await updateRefreshed(run, trx);
       else for (const e of run) await sessionsProjection.apply(e, trx);
     }
   },
