@@ -659,7 +659,7 @@ async function main(): Promise<void> {
         logEvents: total,
         projections: PROJECTION_NAMES.length,
         ...res,
-        method: `every projection rebuilt in one pass over the log with the built app's replayProjections (what npm run projections:replay runs: batches of 5,000 read once, read-ahead, each projection in its own transaction in parallel), app stopped; ${o.replaySeconds ? `capped at ${o.replaySeconds} s; if stopped there, the full pass is projected from the measured rate` : 'no cap'}`,
+        method: `every projection rebuilt in one pass over the log with the built app's replayProjections (what npm run projections:replay runs: batches of 5,000 read once, each projection through them at its own pace in its own transactions, reading at most four batches ahead of the slowest), app stopped; ${o.replaySeconds ? `capped at ${o.replaySeconds} s; if stopped there, the full pass is projected from the measured rate` : 'no cap'}`,
       });
       log(`  all ${PROJECTION_NAMES.length} projections in one pass: ${res.finished ? 'rebuilt' : 'stopped at the cap'}: ${fmt(res.processed)} events in ${fmt(res.seconds, 1)} s = ${fmt(res.eventsPerSecond)} events/s${res.finished ? '' : `, full pass projected at ${fmt(res.projectedSeconds, 0)} s`}`);
     });
