@@ -49,6 +49,40 @@ export async function load<C, E extends DomainEvent, S>(store: EventStore, strea
   return loaded;
 }
 
+/** What this process remembers of a stream, without reading anything (it may have moved on since). */
+export const remembered = <C, E extends DomainEvent, S>(store: EventStore, stream: string, decider: Decider<C, E, S>): Loaded<S> | undefined =>
+  cacheOf(store, decider).get(stream) as Loaded<S> | undefined;
+
+/**
+ * Two streams loaded as `load` does, in one round trip when the store can read several tails
+ * at once (PostgreSQL), else one after the other.
+ */
+export async function loadBoth<C1, E1 extends DomainEvent, S1, C2, E2 extends DomainEvent, S2>(
+  store: EventStore,
+  a: [string, Decider<C1, E1, S1>],
+  b: [string, Decider<C2, E2, S2>],
+): Promise<[Loaded<S1>, Loaded<S2>]> {
+  if (!store.readTails) return [await load(store, a[0], a[1]), await load(store, b[0], b[1])];
+  const known: [Loaded<S1> | undefined, Loaded<S2> | undefined] = [remembered(store, a[0], a[1]), remembered(store, b[0], b[1])];
+  const [ta, tb] = await store.readTails([
+    { stream: a[0], fromRevision: (known[0]?.revision ?? -1n) + 1n },
+    { stream: b[0], fromRevision: (known[1]?.revision ?? -1n) + 1n },
+  ]);
+  return [foldTail(store, a[0], a[1], known[0], ta), foldTail(store, b[0], b[1], known[1], tb)];
+}
+
+function foldTail<C, E extends DomainEvent, S>(store: EventStore, stream: string, decider: Decider<C, E, S>, known: Loaded<S> | undefined, tail: RecordedEvent[]): Loaded<S> {
+  let state = known?.state ?? decider.initialState();
+  let revision = known?.revision ?? -1n;
+  for (const r of tail) {
+    state = decider.evolve(state, asDomainEvent<E>(r));
+    revision = r.revision;
+  }
+  const loaded = { state, revision };
+  if (revision >= 0n) remember(cacheOf(store, decider), stream, loaded);
+  return loaded;
+}
+
 /** Most recently used last, so the bound forgets the streams idle longest; never an older prefix over a newer one. */
 function remember(cache: BoundedMap<string, Loaded<unknown>>, stream: string, loaded: Loaded<unknown>): void {
   const held = cache.get(stream);

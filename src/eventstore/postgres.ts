@@ -115,6 +115,19 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
+  async readTails(reads: readonly { stream: string; fromRevision: bigint }[]): Promise<RecordedEvent[][]> {
+    const { rows } = await this.pool.query<EventRow & { i: string }>(
+      `SELECT r.i, ${COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')}
+         FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS r(stream_id, from_revision, i)
+         JOIN es_events e ON e.stream_id = r.stream_id AND e.stream_revision >= r.from_revision
+        ORDER BY r.i, e.stream_revision`,
+      [reads.map((r) => r.stream), reads.map((r) => r.fromRevision.toString())],
+    );
+    const out: RecordedEvent[][] = reads.map(() => []);
+    for (const row of rows) out[Number(row.i) - 1].push(toRecorded(row));
+    return out;
+  }
+
   async readAll(after: Position | null, batchSize: number): Promise<RecordedEvent[]> {
     const { rows } = await this.pool.query<EventRow>(
       `SELECT ${COLUMNS} FROM es_events

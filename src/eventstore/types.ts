@@ -53,6 +53,11 @@ export interface EventStore {
   append(stream: string, events: NewEvent[], expected: Expected): Promise<AppendResult>;
   /** A stream in revision order, from `fromRevision` (default 0) on. */
   read(stream: string, fromRevision?: bigint): AsyncIterable<RecordedEvent>;
+  /**
+   * Optional: several streams at once, each from its revision on, in one round trip (each
+   * list in revision order, in the order asked). Without it, callers read them one by one.
+   */
+  readTails?(reads: readonly { stream: string; fromRevision: bigint }[]): Promise<RecordedEvent[][]>;
   /** Events strictly after `after` in global order; never skips an event that commits later. */
   readAll(after: Position | null, batchSize: number): Promise<RecordedEvent[]>;
   /**

@@ -113,6 +113,7 @@ export function instrumentStore(store: EventStore, metrics: Metrics): EventStore
       }
     },
     read: (stream: string, fromRevision?: bigint): AsyncIterable<RecordedEvent> => store.read(stream, fromRevision),
+    readTails: store.readTails ? (reads) => store.readTails!(reads) : undefined,
     readAll: (after: Position | null, batchSize: number) => store.readAll(after, batchSize),
     onAppend: store.onAppend ? (l: (appended?: Position) => void) => store.onAppend!(l) : undefined,
     headPosition: () => store.headPosition(),

@@ -272,6 +272,34 @@ export function describeEventStoreContract(name: string, makeStore: () => Promis
         expect(await collect(store.read(streamName('missing'), 3n))).toEqual([]);
       });
 
+      it('readTails (optional): several streams, each from its revision on, in the order asked', async () => {
+        if (!store.readTails) return;
+        const [a, b] = [streamName('tailA'), streamName('tailB')];
+        const wa = [ev('A0'), ev('A1'), ev('A2')];
+        const wb = [ev('B0'), ev('B1')];
+        await store.append(a, wa, 'no_stream');
+        await store.append(b, wb, 'no_stream');
+        const tails = await store.readTails([
+          { stream: b, fromRevision: 0n },
+          { stream: streamName('missing'), fromRevision: 0n },
+          { stream: a, fromRevision: 1n },
+          { stream: a, fromRevision: 3n },
+        ]);
+        expect(tails.map((t) => t.map((e) => [e.streamId, e.revision, e.id]))).toEqual([
+          [
+            [b, 0n, wb[0].id],
+            [b, 1n, wb[1].id],
+          ],
+          [],
+          [
+            [a, 1n, wa[1].id],
+            [a, 2n, wa[2].id],
+          ],
+          [],
+        ]);
+        expect(tails[0][1].data).toEqual(wb[1].data);
+      });
+
       it('appends a stream of 10,000 events in batches and reads it back completely, in order', async () => {
         const s = streamName('long');
         const total = 10_000;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { handle, load } from '../../src/commands/handle';
+import { handle, load, loadBoth } from '../../src/commands/handle';
 import { sessionDecider, SessionCommand } from '../../src/commands/session/decider';
 import { DomainError } from '../../src/commands/errors';
 import { sessionStream } from '../../src/events/session';
@@ -37,10 +37,12 @@ describe('streams remembered between commands', () => {
   });
 
   /** The store, with the revision each read of a stream starts from written down. */
-  const watched = (store: EventStore): { store: EventStore; readsFrom: bigint[] } => {
+  const watched = (store: EventStore): { store: EventStore; readsFrom: bigint[]; tailReads: bigint[][] } => {
     const readsFrom: bigint[] = [];
+    const tailReads: bigint[][] = [];
     return {
       readsFrom,
+      tailReads,
       store: {
         ...store,
         append: (s, e, x) => store.append(s, e, x),
@@ -51,6 +53,10 @@ describe('streams remembered between commands', () => {
         read: (stream, from) => {
           readsFrom.push(from ?? 0n);
           return store.read(stream, from);
+        },
+        readTails: (reads) => {
+          tailReads.push(reads.map((r) => r.fromRevision));
+          return store.readTails!(reads);
         },
       },
     };
@@ -108,6 +114,23 @@ describe('streams remembered between commands', () => {
     // Back in the other process, a1 (spent) is reuse: the session ends.
     const reuse = await handle(two, stream, sessionDecider, refresh('a1', 'x'), {}, await load(two, stream, sessionDecider));
     expect(reuse.events).toEqual([expect.objectContaining({ type: 'SessionRevoked', data: expect.objectContaining({ reason: 'reuse-detected' }) })]);
+  });
+
+  it('two remembered streams come in one round trip, each from its own revision, with what another process appended', async () => {
+    const { store, readsFrom, tailReads } = watched(one);
+    const [s1, s2] = [randomUUID(), randomUUID()];
+    await handle(store, sessionStream(s1), sessionDecider, start(s1, 'c0'), {});
+    await handle(store, sessionStream(s2), sessionDecider, start(s2, 'd0'), {});
+    await handle(store, sessionStream(s2), sessionDecider, refresh('d0', 'd1'), {});
+    // Elsewhere: s1 is refreshed twice.
+    await handle(two, sessionStream(s1), sessionDecider, refresh('c0', 'c1'), {});
+    await handle(two, sessionStream(s1), sessionDecider, refresh('c1', 'c2'), {});
+    readsFrom.length = 0;
+    const [a, b] = await loadBoth(store, [sessionStream(s1), sessionDecider], [sessionStream(s2), sessionDecider]);
+    expect(tailReads).toEqual([[1n, 2n]]);
+    expect(readsFrom).toEqual([]);
+    expect([a.revision, a.state.currentHash, b.revision, b.state.currentHash]).toEqual([2n, 'c2', 1n, 'd1']);
+    expect(a).toEqual(await load(newStore(), sessionStream(s1), sessionDecider));
   });
 
   it('a decision taken on a stale state (the stream moved on meanwhile) is taken again on the new one, not appended', async () => {

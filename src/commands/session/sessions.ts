@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CommandContext, RequestMeta } from '../context';
 import { DomainError, fail } from '../errors';
-import { handle, load, Loaded } from '../handle';
+import { handle, load, loadBoth, Loaded, remembered } from '../handle';
 import { latest } from '../positions';
 import { newRefreshToken, parseRefreshToken, sha256 } from '../tokens';
 import { userDecider, UserState } from '../user/decider';
@@ -137,10 +137,15 @@ export async function refresh(ctx: CommandContext, refreshToken: string, meta: R
   const parsed = parseRefreshToken(refreshToken);
   if (!parsed) fail('SESSION_REVOKED', 'Invalid refresh token');
   const sid = parsed!.sessionId;
-  const session = await load(ctx.store, sessionStream(sid), sessionDecider);
+  // A session's user never changes: when this process knows the session, both streams' tails
+  // come in one round trip; otherwise the session first, to learn whose it is.
+  const owner = remembered(ctx.store, sessionStream(sid), sessionDecider)?.state.userId;
+  const [session, loadedUser] = owner
+    ? await loadBoth(ctx.store, [sessionStream(sid), sessionDecider], [userStream(owner), userDecider])
+    : await loadSessionThenUser(ctx, sid);
   if (!session.state.exists) fail('SESSION_REVOKED', 'Invalid refresh token');
   const userId = session.state.userId as UserId;
-  const user = (await load(ctx.store, userStream(userId), userDecider)).state;
+  const user = loadedUser!.state;
   const userAllowsSession = user.exists && !user.deactivated && user.sessions.some((s) => s.id === sid);
   const newToken = newRefreshToken(sid);
   const result = await handle(
@@ -166,6 +171,12 @@ export async function refresh(ctx: CommandContext, refreshToken: string, meta: R
     throw new DomainError('SESSION_REVOKED', ended === 'reuse-detected' ? 'Refresh token reuse detected; the session has been ended' : 'This session has ended');
   }
   return { tokens: issue(ctx, user, result.state, newToken), userId, position: result.position };
+}
+
+async function loadSessionThenUser(ctx: CommandContext, sid: string): Promise<[Loaded<SessionState>, Loaded<UserState> | null]> {
+  const session = await load(ctx.store, sessionStream(sid), sessionDecider);
+  if (!session.state.exists) return [session, null];
+  return [session, await load(ctx.store, userStream(session.state.userId as UserId), userDecider)];
 }
 
 /** Ends one session: in its stream, in the user's list, and for its access tokens at once. */
