@@ -36,17 +36,10 @@ function cacheOf(store: EventStore, decider: object): BoundedMap<string, Loaded<
 }
 
 export async function load<C, E extends DomainEvent, S>(store: EventStore, stream: string, decider: Decider<C, E, S>): Promise<Loaded<S>> {
-  const cache = cacheOf(store, decider);
-  const known = cache.get(stream) as Loaded<S> | undefined;
-  let state = known?.state ?? decider.initialState();
-  let revision = known?.revision ?? -1n;
-  for await (const r of store.read(stream, revision + 1n)) {
-    state = decider.evolve(state, asDomainEvent<E>(r));
-    revision = r.revision;
-  }
-  const loaded = { state, revision };
-  if (revision >= 0n) remember(cache, stream, loaded);
-  return loaded;
+  const known = remembered(store, stream, decider);
+  const tail: RecordedEvent[] = [];
+  for await (const r of store.read(stream, (known?.revision ?? -1n) + 1n)) tail.push(r);
+  return foldTail(store, stream, decider, known, tail);
 }
 
 /** What this process remembers of a stream, without reading anything (it may have moved on since). */
@@ -71,6 +64,7 @@ export async function loadBoth<C1, E1 extends DomainEvent, S1, C2, E2 extends Do
   return [foldTail(store, a[0], a[1], known[0], ta), foldTail(store, b[0], b[1], known[1], tb)];
 }
 
+/** The remembered state (if any) with the stream's tail folded on, remembered in turn. */
 function foldTail<C, E extends DomainEvent, S>(store: EventStore, stream: string, decider: Decider<C, E, S>, known: Loaded<S> | undefined, tail: RecordedEvent[]): Loaded<S> {
   let state = known?.state ?? decider.initialState();
   let revision = known?.revision ?? -1n;
