@@ -28,6 +28,9 @@ interface EventRow {
 const COLUMNS =
   'global_position, transaction_id, stream_id, stream_revision, event_id, event_type, data, metadata, created_at';
 
+/** The same columns of the `es_events e` of a join. */
+const E_COLUMNS = COLUMNS.split(', ').map((c) => `e.${c}`).join(', ');
+
 const toRecorded = (r: EventRow): RecordedEvent => ({
   id: r.event_id,
   type: r.event_type,
@@ -117,7 +120,7 @@ export class PostgresEventStore implements EventStore {
 
   async readTails(reads: readonly { stream: string; fromRevision: bigint }[]): Promise<RecordedEvent[][]> {
     const { rows } = await this.pool.query<EventRow & { i: string }>(
-      `SELECT r.i, ${COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')}
+      `SELECT r.i, ${E_COLUMNS}
          FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS r(stream_id, from_revision, i)
          JOIN es_events e ON e.stream_id = r.stream_id AND e.stream_revision >= r.from_revision
         ORDER BY r.i, e.stream_revision`,

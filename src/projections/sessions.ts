@@ -51,6 +51,7 @@ export const sessionsProjection: Projection = {
    * (the bulk of the traffic) folded per session into one UPDATE; everything else row by row.
    */
   async applyBatch(events: RecordedEvent[], trx: Knex.Transaction) {
+    // Events of user streams (sessions ended there) are runs of their own, applied one by one.
     for (const run of runsOf(events, (e) => (e.streamId.startsWith('session-') ? e.type : `user:${e.id}`))) {
       if (run[0].type === 'SessionStarted') await insertStarted(run, trx);
       else if (run[0].type === 'SessionRefreshed') await updateRefreshed(run, trx);
