@@ -115,9 +115,8 @@ async function applyLog(
   onProgress: (processed: number, position: Position | null) => void,
 ): Promise<number> {
   const batches: (RecordedEvent[] | null)[] = [];
-  /** Events in the batches before each index, and the position each batch ends at. */
+  /** Events in the batches before each index. */
   const before: number[] = [0];
-  const ends: (Position | null)[] = [];
   const done = new Map<Projection, number>(projections.map((p) => [p, -1]));
   let failure: unknown = null;
   let waiters: (() => void)[] = [];
@@ -151,7 +150,6 @@ async function applyLog(
       changed();
       if (events.length === 0) return;
       from = events[events.length - 1].position;
-      ends[i] = from;
     }
   };
 
@@ -177,8 +175,9 @@ async function applyLog(
       done.set(p, i);
       const now = slowest();
       if (now > wasSlowest) {
+        const reached = batches[now]!;
         for (let k = wasSlowest + 1; k <= now; k++) batches[k] = null;
-        onProgress(before[now + 1], ends[now]);
+        onProgress(before[now + 1], reached[reached.length - 1].position);
       }
       changed();
     }
