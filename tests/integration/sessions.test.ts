@@ -70,6 +70,30 @@ describe('sessions and tokens', () => {
     expect(sessions.body.data.find((x) => x.id === a.sessionId)).toMatchObject({ current: true, refreshCount: 2 });
   });
 
+  it('a refresh token two rotations old, back within a second, ends the session and its newest tokens at once', async () => {
+    const rt1 = await signUpVerified(s, 'replayed@example.com');
+    const rt2 = await s.request<Json>('POST', '/api/auth/token', { refreshToken: rt1.refreshToken });
+    const rt3 = await s.request<Json>('POST', '/api/auth/token', { refreshToken: rt2.body.refreshToken });
+    expect([rt2.status, rt3.status]).toEqual([200, 200]);
+    // Well inside the grace window, but RT1 is not the predecessor of the current token: a replay.
+    const replayed = await s.request<Json>('POST', '/api/auth/token', { refreshToken: rt1.refreshToken });
+    expect(replayed.status).toBe(401);
+    expect(replayed.body).toMatchObject({ code: 'SESSION_REVOKED', detail: expect.stringMatching(/reuse/i) });
+    expect((await s.request('POST', '/api/auth/token', { refreshToken: rt3.body.refreshToken })).status).toBe(401);
+    expect((await s.request('GET', '/api/auth/me', undefined, bearer(rt3.body.accessToken as string))).status).toBe(401);
+  });
+
+  it('the direct predecessor of the current refresh token, within the grace window, is refused and the session lives on', async () => {
+    const rt1 = await signUpVerified(s, 'twotabs@example.com');
+    const rt2 = await s.request<Json>('POST', '/api/auth/token', { refreshToken: rt1.refreshToken });
+    expect(rt2.status).toBe(200);
+    const late = await s.request<Json>('POST', '/api/auth/token', { refreshToken: rt1.refreshToken });
+    expect(late.status).toBe(401);
+    expect(late.body.code).toBe('REFRESH_TOKEN_ROTATED');
+    expect((await s.request('GET', '/api/auth/me', undefined, bearer(rt2.body.accessToken as string))).status).toBe(200);
+    expect((await s.request('POST', '/api/auth/token', { refreshToken: rt2.body.refreshToken })).status).toBe(200);
+  });
+
   it('ends the oldest session at the sixth login', async () => {
     // Signing up logged in once: with four more logins there are five sessions.
     const logins = [await signUpVerified(s, 'six@example.com')];

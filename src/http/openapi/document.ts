@@ -250,7 +250,8 @@ const SPECS: OpSpec[] = [
       operationId: name === 'token' ? 'refreshTokens' : 'refreshTokensAlias',
       tag: 'Auth',
       summary: name === 'token' ? 'Refresh: a new token pair for a refresh token' : 'Refresh (alias of POST /api/auth/token)',
-      description: 'The refresh token comes from the body or the `refresh_token` cookie. It is spent: presenting it again after the grace window ends the whole session (reuse detection).',
+      description:
+        'The refresh token comes from the body or the `refresh_token` cookie. It is spent: presented again, it ends the whole session (reuse detection), unless it is the predecessor of the current token and comes back within REFRESH_GRACE_SECONDS (two tabs racing): that one is refused with REFRESH_TOKEN_ROTATED and the session lives on.',
       auth: 'refresh-token',
       body: { schema: refreshSchema, required: false },
       ok: { status: 200, description: 'A new pair; the old refresh token is spent', schema: 'LoginResponse' },
