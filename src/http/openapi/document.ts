@@ -101,6 +101,12 @@ const list = (sorts: Record<string, string>, filters: AnySchema): AnySchema => l
 
 const ADMIN = ['admin'];
 
+/** On every answer that carries tokens or a key (RFC 6749 §5.1, RFC 9700): never stored by any cache. */
+const noStore = (required = true): Response['headers'] => ({
+  'Cache-Control': { description: '`no-store`: the answer carries credentials and is never cached', required, schema: { type: 'string', const: 'no-store' } },
+  Pragma: { description: '`no-cache`, for HTTP/1.0 caches', required, schema: { type: 'string', const: 'no-cache' } },
+});
+
 const EXAMPLE_EMAIL = 'ada@example.com';
 const EXAMPLE_PASSWORD = 'correct horse battery staple';
 
@@ -191,7 +197,7 @@ const SPECS: OpSpec[] = [
       'With REQUIRE_EMAIL_VERIFICATION (the default) the answer is the same whether or not the email was already registered (its owner gets an email instead), and a verification link is emailed. With REQUIRE_EMAIL_VERIFICATION=false it signs in at once, and a taken email is a 409.',
     auth: 'public',
     body: { schema: registerSchema, example: { email: EXAMPLE_EMAIL, password: EXAMPLE_PASSWORD, firstName: 'Ada', lastName: 'Lovelace' } },
-    ok: { status: 201, description: 'Registered (and, without email verification, signed in)', schema: 'RegisterResponse' },
+    ok: { status: 201, description: 'Registered (and, without email verification, signed in: then with Cache-Control: no-store)', schema: 'RegisterResponse', headers: noStore(false) },
     errors: { 409: 'The username is taken (or, without email verification, the email)' },
     rateLimited: true,
   },
@@ -238,7 +244,7 @@ const SPECS: OpSpec[] = [
     description: 'Send one of `email`, `username` or `login` (either), and the password. The tokens are also set as httpOnly cookies. A wrong password and an unknown account get the same answer.',
     auth: 'public',
     body: { schema: loginSchema, example: { email: EXAMPLE_EMAIL, password: EXAMPLE_PASSWORD } },
-    ok: { status: 200, description: 'Signed in', schema: 'LoginResponse' },
+    ok: { status: 200, description: 'Signed in', schema: 'LoginResponse', headers: noStore() },
     errors: { 401: 'Wrong or unknown credentials (INVALID_CREDENTIALS)', 403: 'The email is not verified yet (EMAIL_NOT_VERIFIED), or the account is deactivated' },
     rateLimited: true,
     lockout: true,
@@ -254,7 +260,7 @@ const SPECS: OpSpec[] = [
         'The refresh token comes from the body or the `refresh_token` cookie. It is spent: presented again, it ends the whole session (reuse detection), unless it is the predecessor of the current token and comes back within REFRESH_GRACE_SECONDS (two tabs racing): that one is refused with REFRESH_TOKEN_ROTATED and the session lives on.',
       auth: 'refresh-token',
       body: { schema: refreshSchema, required: false },
-      ok: { status: 200, description: 'A new pair; the old refresh token is spent', schema: 'LoginResponse' },
+      ok: { status: 200, description: 'A new pair; the old refresh token is spent', schema: 'LoginResponse', headers: noStore() },
       errors: { 401: 'The refresh token is invalid, spent or its session ended (SESSION_REVOKED, REFRESH_TOKEN_ROTATED)', 422: 'No refresh token in the body or the cookie' },
       rateLimited: true,
     }),
@@ -336,7 +342,7 @@ const SPECS: OpSpec[] = [
     description: 'Answers a fresh token pair for this device (also as cookies); every other session ends and a notification is emailed.',
     auth: 'session',
     body: { schema: changePasswordSchema },
-    ok: { status: 200, description: 'Changed', schema: 'PasswordChanged' },
+    ok: { status: 200, description: 'Changed', schema: 'PasswordChanged', headers: noStore() },
     errors: { 400: 'The current password is wrong (WRONG_PASSWORD)' },
     lockout: true,
   },
@@ -504,7 +510,7 @@ const SPECS: OpSpec[] = [
     description: 'The key is in the answer this once. It acts as the caller, limited to the given permissions (which the caller must hold), and can never manage keys, sessions, passwords or users.',
     auth: 'session',
     body: { schema: createApiKeySchema, example: { name: 'CI', permissionIds: [] } },
-    ok: { status: 201, description: 'Created', schema: 'ApiKeyCreated' },
+    ok: { status: 201, description: 'Created', schema: 'ApiKeyCreated', headers: noStore() },
   },
   { method: 'get', path: '/api/api-keys', operationId: 'listApiKeys', tag: 'API keys', summary: "The caller's API keys", auth: 'session', query: list(API_KEY_SORTS, API_KEY_FILTERS), ok: { status: 200, description: 'A page of keys (expired ones included, marked)', schema: 'ApiKeyPage' } },
   { method: 'delete', path: '/api/api-keys/{id}', operationId: 'revokeApiKey', tag: 'API keys', summary: 'Revoke an API key', auth: 'session', ok: { status: 204, description: 'Revoked; it stops working at once' }, errors: { 404: "No such key of the caller's" } },

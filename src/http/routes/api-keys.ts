@@ -8,6 +8,7 @@ import { authenticate, requireSession } from '../auth';
 import { paginate, parseList } from '../list';
 import { AppState, caughtUp, HttpServices } from '../types';
 import { bodyOf, validate } from '../validate';
+import { noStore } from '../token-response';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_PERMISSIONS = 100;
@@ -52,6 +53,8 @@ export function apiKeysRouter(svc: HttpServices): Router<AppState> {
     );
     await caughtUp(svc, created.position);
     const { position: _p, ...shown } = created;
+    // The key itself is in this answer, the only time it exists outside the caller's hands.
+    noStore(ctx);
     ctx.status = 201;
     ctx.body = shown;
   });

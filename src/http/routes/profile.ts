@@ -10,7 +10,7 @@ import { paginate, parseList } from '../list';
 import { changePasswordSchema, deactivateSchema, profileUpdateSchema } from '../schemas';
 import { AppState, caughtUp, Ctx, HttpServices } from '../types';
 import { bodyOf, validate } from '../validate';
-import { setAuthCookies } from './auth';
+import { tokensFor } from '../token-response';
 
 /** Fields a user may not set on themselves; sending one is a 422, not a silent no-op. */
 const PROTECTED = ['role', 'emailVerified', 'isDeleted', 'id', 'password', 'createdAt', 'updatedAt', 'createdBy', 'updatedBy', 'lastLoginAt'];
@@ -99,8 +99,7 @@ export function profileRouter(svc: HttpServices): Router<AppState> {
     const a = requireSession(ctx);
     const s = await changePassword(svc.cmd, { userId: a.sub as UserId, sessionId: a.sid, currentPassword: b.currentPassword, newPassword: b.newPassword }, ctx.state.meta);
     await caughtUp(svc, s.position);
-    setAuthCookies(svc, ctx, s);
-    ctx.body = { message: 'Password updated. Other sessions were signed out.', ...s.tokens };
+    ctx.body = { message: 'Password updated. Other sessions were signed out.', ...tokensFor(svc, ctx, s) };
   });
 
   r.delete('/', async (ctx) => {
