@@ -316,7 +316,16 @@ const SPECS: OpSpec[] = [
   },
 
   // Profile
-  { method: 'get', path: '/api/profile', operationId: 'getProfile', tag: 'Profile', summary: 'The caller', auth: 'session', ok: { status: 200, description: 'The user', schema: 'User' } },
+  {
+    method: 'get',
+    path: '/api/profile',
+    operationId: 'getProfile',
+    tag: 'Profile',
+    summary: 'The caller',
+    description: 'With an API key: the key’s owner. Every change to the account needs the owner’s session.',
+    auth: 'session-or-key',
+    ok: { status: 200, description: 'The user', schema: 'User' },
+  },
   ...(['put', 'patch'] as const).map(
     (method): OpSpec => ({
       method,
@@ -365,8 +374,8 @@ const SPECS: OpSpec[] = [
     operationId: 'profileHistory',
     tag: 'Profile',
     summary: 'The audit trail of the caller',
-    description: 'Newest first by default. Password changes appear without values.',
-    auth: 'session',
+    description: 'Newest first by default. Password changes appear without values. With an API key: the trail of the key’s owner.',
+    auth: 'session-or-key',
     query: list(HISTORY_SORTS, historyFilters),
     ok: { status: 200, description: 'A page of changes', schema: 'HistoryPage' },
   },
@@ -507,9 +516,10 @@ const SPECS: OpSpec[] = [
     operationId: 'createApiKey',
     tag: 'API keys',
     summary: 'Create an API key',
-    description: 'The key is in the answer this once. It acts as the caller, limited to the given permissions (which the caller must hold), and can never manage keys, sessions, passwords or users.',
+    description:
+      'The key is in the answer this once. It acts as the caller, limited to its scopes and to the given permissions (which the caller must hold), and can never manage keys, sessions, passwords or users. `scopes` (default `["read"]`): `read` lets it make GET requests on the routes that take keys (content, authz checks, the owner’s profile and history); `write` lets it also change content, within the owner’s role, and includes `read`. `permissionIds` limit what authz checks count for it.',
     auth: 'session',
-    body: { schema: createApiKeySchema, example: { name: 'CI', permissionIds: [] } },
+    body: { schema: createApiKeySchema, example: { name: 'CI', scopes: ['read'], permissionIds: [] } },
     ok: { status: 201, description: 'Created', schema: 'ApiKeyCreated', headers: noStore() },
   },
   { method: 'get', path: '/api/api-keys', operationId: 'listApiKeys', tag: 'API keys', summary: "The caller's API keys", auth: 'session', query: list(API_KEY_SORTS, API_KEY_FILTERS), ok: { status: 200, description: 'A page of keys (expired ones included, marked)', schema: 'ApiKeyPage' } },
@@ -657,6 +667,7 @@ function errorsOf(spec: OpSpec): Map<number, string[]> {
   if (spec.auth === 'session' || spec.auth === 'session-or-key') {
     add(401, 'Not signed in, or the token is invalid, expired or revoked (UNAUTHENTICATED)');
     if (spec.auth === 'session') add(403, 'API keys cannot be used here');
+    if (spec.auth === 'session-or-key' && UNSAFE.has(spec.method)) add(403, 'An API key without the `write` scope');
   }
   if (spec.roles) add(403, `Needs the ${spec.roles.join(' or ')} role`);
   if (spec.rateLimited) {
@@ -707,7 +718,7 @@ function operationOf(spec: OpSpec): Operation {
 
 const DESCRIPTION = `An event-sourced identity and access API: sign-up with email verification, sign-in, rotating refresh tokens, device sessions, profiles with an audit trail, users and roles, a service catalogue with permissions, content, API keys and the audit log.
 
-**Authentication.** Send \`Authorization: Bearer <accessToken>\` (from \`POST /api/auth/login\`), or rely on the httpOnly \`access_token\` cookie that sign-in sets (a cookie-authenticated change must come from a trusted origin). Where stated, an \`X-API-Key\` header works too: it acts as its owner, limited to its permissions.
+**Authentication.** Send \`Authorization: Bearer <accessToken>\` (from \`POST /api/auth/login\`), or rely on the httpOnly \`access_token\` cookie that sign-in sets (a cookie-authenticated change must come from a trusted origin). Where stated, an \`X-API-Key\` header works too: it acts as its owner, limited to its scopes (\`read\` by default; \`write\` to change content) and its permissions.
 
 **Errors** are RFC 9457 problem details (\`application/problem+json\`) with a stable \`code\`; a validation failure lists every failing field in \`errors\`. An unknown path is a 404 and a method a path does not take is a 405 (with \`Allow\`), both as problem details.
 

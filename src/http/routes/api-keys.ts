@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import * as yup from 'yup';
 import { createApiKey, revokeApiKey } from '../../commands/api-key/api-keys';
 import { DomainError } from '../../commands/errors';
+import { API_KEY_SCOPES, ApiKeyScope } from '../../events/api-key';
 import { UserId } from '../../events/user';
 import { ApiKeyRow, liveApiKeysOf, presentApiKey } from '../../projections/api-keys';
 import { authenticate, requireSession } from '../auth';
@@ -22,6 +23,13 @@ export const createApiKeySchema = yup.object({
     .array(yup.string().trim().lowercase().matches(UUID, '${path} must be a UUID').required())
     .max(MAX_PERMISSIONS, `\${path} must have at most ${MAX_PERMISSIONS} items`)
     .default([]),
+  // Least privilege by default, like GitHub's fine-grained tokens and Stripe's restricted keys:
+  // a key that should change anything says so.
+  scopes: yup
+    .array(yup.string().oneOf(API_KEY_SCOPES, `\${path} must be one of ${API_KEY_SCOPES.join(', ')}`).required())
+    .min(1, `\${path} must list ${API_KEY_SCOPES.join(', ')} or both`)
+    .max(API_KEY_SCOPES.length, `\${path} must have at most ${API_KEY_SCOPES.length} items`)
+    .default((): ApiKeyScope[] => ['read']),
   expiresAt: yup
     .string()
     .datetime({ allowOffset: true, message: '${path} must be an ISO 8601 date-time' })
@@ -47,6 +55,7 @@ export function apiKeysRouter(svc: HttpServices): Router<AppState> {
       {
         name: b.name,
         permissionIds: b.permissionIds,
+        scopes: b.scopes,
         expiresAt: b.expiresAt ? new Date(b.expiresAt).toISOString() : null,
       },
       ctx.state.meta,

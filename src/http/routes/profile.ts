@@ -5,7 +5,7 @@ import { changePassword, deactivateSelf, updateProfile } from '../../commands/us
 import { UserId } from '../../events/user';
 import { HistoryRow } from '../../projections/profile-history';
 import { presentUser } from '../../projections/users';
-import { authenticate, requireSession } from '../auth';
+import { authenticate, requirePrincipal, requireSession } from '../auth';
 import { paginate, parseList } from '../list';
 import { changePasswordSchema, deactivateSchema, profileUpdateSchema } from '../schemas';
 import { AppState, caughtUp, Ctx, HttpServices } from '../types';
@@ -43,10 +43,11 @@ export const historyPage = (svc: HttpServices, userId: string, query: unknown) =
 
 export function profileRouter(svc: HttpServices): Router<AppState> {
   const r = new Router<AppState>({ prefix: '/api/profile' });
-  r.use(authenticate(svc));
+  // A key may read its owner's account; every change to it needs the owner's session.
+  r.use(authenticate(svc, { apiKeys: 'read' }));
 
   const current = async (ctx: Ctx) => {
-    const user = await svc.users.get(requireSession(ctx).sub);
+    const user = await svc.users.get(requirePrincipal(ctx).sub);
     if (!user || user.is_deleted) throw new DomainError('UNAUTHENTICATED', 'Authentication required');
     return user;
   };
@@ -112,7 +113,7 @@ export function profileRouter(svc: HttpServices): Router<AppState> {
   });
 
   r.get('/history', async (ctx) => {
-    ctx.body = await historyPage(svc, requireSession(ctx).sub, ctx.query);
+    ctx.body = await historyPage(svc, requirePrincipal(ctx).sub, ctx.query);
   });
 
   return r;
