@@ -84,6 +84,23 @@ describe('rate limits (OWASP ASVS 5.0 V2.4.1, V6.3.1; NIST 800-63B-4 3.2.2)', ()
     expect((await loginFrom(freshIp(), 'locked@example.com', TEST_PASSWORD)).status).toBe(200);
   });
 
+  it('NIST 800-63B-4 3.2.2 / ASVS 5.0 V6.3.1: parallel wrong passwords cannot overshoot the lockout; the 429s carry the lock that applies; the right password then clears the count', async () => {
+    await account('parallel@example.com');
+    const answers = await Promise.all(Array.from({ length: 14 }, () => loginFrom(freshIp(), 'parallel@example.com', 'wrong password 123')));
+    // Each attempt is booked before its password is compared: no more than the 3 the lock allows were compared.
+    const compared = answers.filter((a) => a.status === 401);
+    expect(compared.length).toBeGreaterThanOrEqual(1);
+    expect(compared.length).toBeLessThanOrEqual(3);
+    for (const a of compared) expect(a.body.code).toBe('INVALID_CREDENTIALS');
+    // The rest are refused with the 1 s lock's Retry-After, not the hour the count is kept for.
+    for (const a of answers.filter((x) => x.status !== 401)) expectRateLimited(a, 1);
+    await sleep(1100);
+    expect((await loginFrom(freshIp(), 'parallel@example.com', TEST_PASSWORD)).status).toBe(200);
+    // That success cleared the consecutive count: two more failures do not lock.
+    for (let i = 0; i < 2; i++) expect((await loginFrom(freshIp(), 'parallel@example.com', 'wrong password 123')).status).toBe(401);
+    expect((await loginFrom(freshIp(), 'parallel@example.com', TEST_PASSWORD)).status).toBe(200);
+  });
+
   it('NIST 800-63B-4 3.2.2: more consecutive failures lock the account for longer (progressive lockout)', async () => {
     await account('longlock@example.com');
     for (let i = 0; i < 3; i++) expect((await loginFrom(freshIp(), 'longlock@example.com', 'wrong password 123')).status).toBe(401);
