@@ -25,6 +25,15 @@ const unavailable = (): never => {
 const limiter = (redis: Redis, prefix: string, name: string, opts: { points: number; duration: number; blockDuration?: number }): RateLimiterRedis =>
   new RateLimiterRedis({ storeClient: redis, keyPrefix: `${prefix}:rl:${name}`, ...opts });
 
+/** Where a client stands against a limit once one more hit is counted. */
+export interface Standing {
+  /** Hits left in this window (0 once past the limit). */
+  remaining: number;
+  /** Seconds until the window ends and the count starts again. */
+  resetSeconds: number;
+  exceeded: boolean;
+}
+
 /** `points` hits per window of `durationSeconds`; the hit past that is refused until the window ends. */
 export class Limit {
   private readonly rl: RateLimiterRedis;
@@ -33,30 +42,26 @@ export class Limit {
     redis: Redis,
     prefix: string,
     readonly name: string,
-    rate: Rate,
+    readonly rate: Rate,
   ) {
     this.rl = limiter(redis, prefix, name, { points: rate.points, duration: rate.durationSeconds });
   }
 
-  /** Counts a hit for `key` (an IP, an address); throws RATE_LIMITED (with when to retry) past the limit. */
-  async hit(key: string): Promise<void> {
+  /** Counts a hit for `key` (an IP, an address) and says where that leaves it. */
+  async hit(key: string): Promise<Standing> {
+    let r: RateLimiterRes;
     try {
-      await this.rl.consume(hashedKey(key));
+      r = await this.rl.consume(hashedKey(key));
     } catch (e) {
-      if (e instanceof RateLimiterRes) throw new RateLimitedError(this.name, secondsOf(e.msBeforeNext));
-      unavailable();
+      if (!(e instanceof RateLimiterRes)) return unavailable();
+      r = e;
     }
+    return { remaining: r.remainingPoints, resetSeconds: secondsOf(r.msBeforeNext), exceeded: r.consumedPoints > this.rate.points };
   }
 
   /** Counts a hit; false past the limit (for limits that must not show in the answer). */
   async allows(key: string): Promise<boolean> {
-    try {
-      await this.rl.consume(hashedKey(key));
-      return true;
-    } catch (e) {
-      if (e instanceof RateLimiterRes) return false;
-      return unavailable();
-    }
+    return !(await this.hit(key)).exceeded;
   }
 }
 

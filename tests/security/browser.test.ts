@@ -79,6 +79,8 @@ describe('browser safety (OWASP ASVS 5.0 V3.3, V3.4, V3.5)', () => {
     const simple = await s.request('GET', '/health/live', undefined, { origin: 'http://localhost:5173' });
     expect(simple.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
     expect(simple.headers.get('access-control-expose-headers')).toMatch(/Retry-After/);
+    // A script on an allowed origin can see the rate limits, to slow down before a 429.
+    expect(simple.headers.get('access-control-expose-headers')?.split(/,\s*/)).toEqual(expect.arrayContaining(['RateLimit', 'RateLimit-Policy']));
     for (const origin of [EVIL, 'null', `${SPA}.evil.net`, 'https://app.example.test:8443']) {
       const r = await s.request('GET', '/health/live', undefined, { origin });
       expect([origin, r.headers.get('access-control-allow-origin')]).toEqual([origin, null]);

@@ -65,6 +65,31 @@ describe('rate limits (OWASP ASVS 5.0 V2.4.1, V6.3.1; NIST 800-63B-4 3.2.2)', ()
     expect((await loginFrom(freshIp(), 'nobody-else@example.com', 'some password here')).status).toBe(401);
   });
 
+  it('draft-ietf-httpapi-ratelimit-headers: limited routes state their policy and what is left (RateLimit-Policy, RateLimit), also on the 429', async () => {
+    const ip = freshIp();
+    for (let left = 4; left >= 0; left--) {
+      const r = await loginFrom(ip, `counted${left}@example.com`, 'some password here');
+      expect(r.status).toBe(401);
+      expect(r.headers.get('ratelimit-policy')).toBe('"login-ip";q=5;w=60');
+      expect(r.headers.get('ratelimit')).toMatch(new RegExp(`^"login-ip";r=${left};t=(\\d+)$`));
+    }
+    const refused = await loginFrom(ip, 'counted@example.com', 'some password here');
+    const retryAfter = expectRateLimited(refused, 60);
+    expect(refused.headers.get('ratelimit-policy')).toBe('"login-ip";q=5;w=60');
+    // The window the answer names ends no later than Retry-After says to come back.
+    const t = Number(/^"login-ip";r=0;t=(\d+)$/.exec(refused.headers.get('ratelimit') ?? '')?.[1]);
+    expect(t).toBeGreaterThanOrEqual(1);
+    expect(t).toBeLessThanOrEqual(retryAfter);
+
+    // A route under two limits lists both, in the order they apply.
+    const signUp = await s.request('POST', '/api/auth/register', { email: 'listed@example.com', password: TEST_PASSWORD }, from(freshIp()));
+    expect(signUp.status).toBe(201);
+    expect(signUp.headers.get('ratelimit-policy')).toBe('"register-ip";q=3;w=3600, "email-ip";q=6;w=3600');
+    expect(signUp.headers.get('ratelimit')).toMatch(/^"register-ip";r=2;t=\d+, "email-ip";r=5;t=\d+$/);
+    // A route without a per-client limit says nothing of the kind.
+    expect((await s.request('GET', '/health/live')).headers.get('ratelimit')).toBeNull();
+  });
+
   it('ASVS 5.0 V2.4.1: sign-ups per IP are limited', async () => {
     const ip = freshIp();
     for (let i = 0; i < 3; i++) expect((await s.request('POST', '/api/auth/register', { email: `signup${i}@example.com`, password: TEST_PASSWORD }, from(ip))).status).toBe(201);

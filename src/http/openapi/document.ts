@@ -107,6 +107,21 @@ const noStore = (required = true): Response['headers'] => ({
   Pragma: { description: '`no-cache`, for HTTP/1.0 caches', required, schema: { type: 'string', const: 'no-cache' } },
 });
 
+/** On every answer of a rate-limited route that reached its limit's count, success or 429 (draft-ietf-httpapi-ratelimit-headers-11). */
+const RATE_LIMIT_HEADERS: Response['headers'] = {
+  'RateLimit-Policy': {
+    description:
+      'The per-client limits of this route, one structured-field item each: name, `q` requests per `w` seconds, e.g. `"login-ip";q=30;w=60` (a route with two limits lists both)',
+    required: true,
+    schema: { type: 'string' },
+  },
+  RateLimit: {
+    description: 'Where this client stands against each of them: `r` requests left, `t` seconds until the window starts again, e.g. `"login-ip";r=29;t=60`',
+    required: true,
+    schema: { type: 'string' },
+  },
+};
+
 const EXAMPLE_EMAIL = 'ada@example.com';
 const EXAMPLE_PASSWORD = 'correct horse battery staple';
 
@@ -686,12 +701,15 @@ function operationOf(spec: OpSpec): Operation {
   const responses: Record<string, Response> = {};
   for (const ok of Array.isArray(spec.ok) ? spec.ok : [spec.ok]) {
     const content = ok.content ?? (ok.schema ? { [ok.contentType ?? JSON_TYPE]: { schema: ref(ok.schema) } } : undefined);
-    responses[String(ok.status)] = { description: ok.description, ...(ok.headers ? { headers: ok.headers } : {}), ...(content ? { content } : {}) };
+    const headers = { ...ok.headers, ...(spec.rateLimited ? RATE_LIMIT_HEADERS : {}) };
+    responses[String(ok.status)] = { description: ok.description, ...(Object.keys(headers).length ? { headers } : {}), ...(content ? { content } : {}) };
   }
   for (const [status, why] of [...errorsOf(spec)].sort(([a], [b]) => a - b)) {
     if (responses[String(status)]) throw new Error(`${spec.operationId}: ${status} is both a success and an error`);
     const r = problem(why.join('; '));
-    if (status === 429) r.headers = { 'Retry-After': { description: 'Seconds until a new attempt may succeed', required: true, schema: { type: 'integer', minimum: 0 } } };
+    if (status === 429) {
+      r.headers = { 'Retry-After': { description: 'Seconds until a new attempt may succeed', required: true, schema: { type: 'integer', minimum: 0 } }, ...(spec.rateLimited ? RATE_LIMIT_HEADERS : {}) };
+    }
     if (status === 401 && spec.auth !== 'public') r.headers = { 'WWW-Authenticate': { description: '`Bearer`', schema: { type: 'string' } } };
     responses[String(status)] = r;
   }
@@ -721,6 +739,8 @@ const DESCRIPTION = `An event-sourced identity and access API: sign-up with emai
 **Authentication.** Send \`Authorization: Bearer <accessToken>\` (from \`POST /api/auth/login\`), or rely on the httpOnly \`access_token\` cookie that sign-in sets (a cookie-authenticated change must come from a trusted origin). Where stated, an \`X-API-Key\` header works too: it acts as its owner, limited to its scopes (\`read\` by default; \`write\` to change content) and its permissions.
 
 **Errors** are RFC 9457 problem details (\`application/problem+json\`) with a stable \`code\`; a validation failure lists every failing field in \`errors\`. An unknown path is a 404 and a method a path does not take is a 405 (with \`Allow\`), both as problem details.
+
+**Rate limits.** Routes limited per client (sign-in, sign-up, refresh, and those that send email) state their limits on every answer with the IETF \`RateLimit-Policy\` and \`RateLimit\` fields (draft-ietf-httpapi-ratelimit-headers), so a client can slow down before it is refused; a 429 adds \`Retry-After\`. Answers that carry tokens or a new API key send \`Cache-Control: no-store\`.
 
 **Lists** take \`page\` (1-based), \`limit\` (default 20, at most 100) and \`sort\` (a documented field, \`-field\` for descending), and answer \`{ data, meta: { page, limit, total, totalPages } }\`.`;
 
