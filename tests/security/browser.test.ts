@@ -151,7 +151,7 @@ describe('browser safety (OWASP ASVS 5.0 V3.3, V3.4, V3.5)', () => {
   });
 
   it('ASVS 5.0 V3.3.1: in production the cookies are Secure, also behind a TLS-terminating proxy that speaks plain HTTP to us', async () => {
-    const strong = 'Jw7-kQ2_pL9xVb4mNc8RtZ1sYd6HfA3eGu5WoKi0Tn';
+    const strong = 'Jw7-kQ2_pL9xVb4mNc8RtZ1sYd6HfA3eGu5WoKi0TnXr';
     const prod = await s.startAnother(['api'], { NODE_ENV: 'production', JWT_SECRET: strong, TOKEN_SECRET: `${strong}x` });
     await signUpVerified(s, `prod${++n}@example.com`);
     const r = await fetch(`${prod.url}/api/auth/login`, {
