@@ -1,5 +1,8 @@
 import * as yup from 'yup';
 
+/** How log lines are written: JSON lines, or readable ones (pino-pretty). */
+export type LogFormat = 'json' | 'pretty';
+
 /** Every setting the service reads, parsed and validated once at start. */
 export interface Config {
   env: 'development' | 'production' | 'test';
@@ -46,6 +49,8 @@ export interface Config {
   /** Connections per pool (read models, event store); each process has one of each. */
   dbPoolMax: number;
   logLevel: string;
+  /** LOG_FORMAT; null: readable on a terminal in development, JSON otherwise (src/infra/logger.ts). */
+  logFormat: LogFormat | null;
   /** Take the client IP from X-Forwarded-For, as added by this many proxies in front (0: never). */
   trustProxy: boolean;
   proxyHops: number;
@@ -188,6 +193,7 @@ const schema = yup.object({
   DB_POOL_MAX: yup.number().integer().min(1).max(200).default(10),
   API_PROCESSES: yup.number().integer().min(1).max(64).default(1),
   LOG_LEVEL: yup.string().oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: yup.string().oneOf(['json', 'pretty'], 'LOG_FORMAT must be json or pretty').optional(),
   TRUST_PROXY: yup
     .string()
     .optional()
@@ -336,6 +342,7 @@ export function loadConfig(env: Env = process.env, secrets?: { jwtSecret: string
     dbPoolMax: v.DB_POOL_MAX,
     apiProcesses: v.API_PROCESSES,
     logLevel: v.LOG_LEVEL,
+    logFormat: (v.LOG_FORMAT as LogFormat | undefined) ?? null,
     trustProxy: proxyHopsOf(v.TRUST_PROXY) > 0,
     proxyHops: proxyHopsOf(v.TRUST_PROXY),
     corsOrigins: originsOf(v.CORS_ORIGINS),

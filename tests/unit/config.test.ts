@@ -48,6 +48,7 @@ describe('loadConfig', () => {
       dbPoolMax: 10,
       apiProcesses: 1,
       logLevel: 'info',
+      logFormat: null,
       metricsToken: null,
       trustProxy: false,
       proxyHops: 0,
@@ -159,6 +160,7 @@ describe('loadConfig', () => {
     ['MAX_SESSIONS_PER_USER', '0'],
     ['REDIS_PREFIX', 'has space'],
     ['LOG_LEVEL', 'loud'],
+    ['LOG_FORMAT', 'xml'],
     ['ADMIN_EMAIL', 'not-an-email'],
   ])('%s=%s is a ConfigError naming it', (name, value) => {
     expect(configError({ [name]: value }, GENERATED).message).toContain(name);
@@ -185,6 +187,12 @@ describe('loadConfig', () => {
   it.each(['maybe', 'ture', 'flase', '2'])('REQUIRE_EMAIL_VERIFICATION=%p (not a boolean) is a ConfigError, not a silent false', (value) => {
     // A typo must not switch a security control off: fail at start like any other invalid value.
     expect(configError({ REQUIRE_EMAIL_VERIFICATION: value }, GENERATED).message).toContain('REQUIRE_EMAIL_VERIFICATION');
+  });
+
+  it('LOG_FORMAT chooses json or pretty; unset, the terminal decides', () => {
+    expect(loadConfig({ LOG_FORMAT: 'json' }, GENERATED).logFormat).toBe('json');
+    expect(loadConfig({ LOG_FORMAT: 'pretty' }, GENERATED).logFormat).toBe('pretty');
+    expect(loadConfig({}, GENERATED).logFormat).toBeNull();
   });
 
   it('parses numbers and flags from strings', () => {
