@@ -4,7 +4,7 @@ import { ApiKeyScope } from '../events/api-key';
 import { Role } from '../events/user';
 import { Ctx, HttpServices } from './types';
 
-/** Who is calling: a signed-in session, or an API key acting as its owner within its permissions. */
+/** Who is calling: a signed-in session, or an API key acting as its owner within its scopes and permissions. */
 export type Principal =
   | { via: 'session'; sub: string; sid: string; role: Role; sv: number; exp: number }
   | { via: 'api-key'; sub: string; role: Role; keyId: string; permissionIds: string[]; scopes: ApiKeyScope[] };
