@@ -165,22 +165,20 @@ export class LoginThrottle {
     const lockedMs = Math.max(LoginThrottle.lockedMs(this.short, s, c.lockSeconds), LoginThrottle.lockedMs(this.long, l, c.longLockSeconds));
     if (lockedMs > 0) LoginThrottle.refused('login-account', lockedMs);
 
-    const [bs, bl] = await Promise.all([book(this.short, key), book(this.long, key)]);
-    const overShort = bs.consumedPoints > c.lockAfter;
-    const overLong = bl.consumedPoints > c.longLockAfter;
-    if (overShort || overLong) {
-      // Attempts in flight hold the last guesses the count allows. The lock starts now (a failure
-      // among them starts it again), so a booked attempt that never finished cannot leave the
-      // count stuck for its whole window; a count this attempt did not overshoot gets its point back.
-      await inStore(() =>
-        Promise.all([
-          overShort ? this.short.block(key, c.lockSeconds) : this.short.reward(key, 1),
-          overLong ? this.long.block(key, c.longLockSeconds) : this.long.reward(key, 1),
-        ]),
-      );
-      LoginThrottle.refused('login-account', (overLong ? c.longLockSeconds : c.lockSeconds) * 1000);
+    // Each count is booked only by attempts the one before admitted, so attempts refused by the
+    // short count never inflate the long one. Attempts in flight hold the last guesses a count
+    // allows: one past them is refused, and that lock starts now (a failure among them starts it
+    // again), so a booked attempt that never finished cannot leave a count stuck for its window.
+    const bs = await book(this.short, key);
+    if (bs.consumedPoints > c.lockAfter) {
+      await inStore(() => this.short.block(key, c.lockSeconds));
+      LoginThrottle.refused('login-account', c.lockSeconds * 1000);
     }
-
+    const bl = await book(this.long, key);
+    if (bl.consumedPoints > c.longLockAfter) {
+      await inStore(() => Promise.all([this.long.block(key, c.longLockSeconds), this.short.reward(key, 1)]));
+      LoginThrottle.refused('login-account', c.longLockSeconds * 1000);
+    }
     const h = await book(this.hourly, key);
     if (h.consumedPoints > c.maxPerHour) {
       await inStore(() => Promise.all([this.short.reward(key, 1), this.long.reward(key, 1)]));

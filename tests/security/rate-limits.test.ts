@@ -1,3 +1,5 @@
+import { RateLimitedError } from '../../src/commands/errors';
+import { Attempt, LoginThrottle } from '../../src/infra/rate-limits';
 import { linkParams } from '../helpers/smtp';
 import { bearer, HttpResult, startStack, TestStack, TEST_PASSWORD } from '../helpers/stack';
 
@@ -124,6 +126,26 @@ describe('rate limits (OWASP ASVS 5.0 V2.4.1, V6.3.1; NIST 800-63B-4 3.2.2)', ()
     // That success cleared the consecutive count: two more failures do not lock.
     for (let i = 0; i < 2; i++) expect((await loginFrom(freshIp(), 'parallel@example.com', 'wrong password 123')).status).toBe(401);
     expect((await loginFrom(freshIp(), 'parallel@example.com', TEST_PASSWORD)).status).toBe(200);
+  });
+
+  it('NIST 800-63B-4 3.2.2: attempts admitted all at once: only as many as the short lock allows go on to a compare, and the refused ones count toward no longer lock', async () => {
+    const throttle = new LoginThrottle(s.system.redis, s.config.redisPrefix, s.config.rateLimits.loginFailures);
+    const account = 'user:burst-at-once';
+    const results = await Promise.allSettled(Array.from({ length: 14 }, () => throttle.admit(account)));
+    const admitted = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    expect(admitted).toHaveLength(3);
+    for (const r of results) {
+      if (r.status === 'rejected') expect([r.reason instanceof RateLimitedError, (r.reason as RateLimitedError).retryAfterSeconds]).toEqual([true, 1]);
+    }
+    await Promise.all(admitted.map((a) => throttle.failed(a)));
+    await sleep(1100);
+    // Three failures so far, not fourteen: the fourth and fifth consecutive ones reach the long lock (at 5).
+    const fourth: Attempt = await throttle.admit(account);
+    expect(fourth.locksLong).toBe(false);
+    await throttle.failed(fourth);
+    const fifth = await throttle.admit(account);
+    expect(fifth.locksLong).toBe(true);
+    await throttle.succeeded(fifth);
   });
 
   it('NIST 800-63B-4 3.2.2: more consecutive failures lock the account for longer (progressive lockout)', async () => {
