@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
-import pino from 'pino';
 import { ConfigError, loadConfig } from './config';
 import { startEmbeddedPostgres } from './infra/embedded-postgres';
+import { createLogger, logFormatFor } from './infra/logger';
 import { ensureRedis } from './infra/redis';
 import { loadOrCreateDevSecrets } from './infra/secrets';
 import { bootstrapAdmin } from './commands/user/admin-bootstrap';
@@ -42,10 +42,8 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const log = pino({
-    level: config.logLevel,
-    redact: { paths: ['*.password', '*.currentPassword', '*.newPassword', '*.token', '*.refreshToken', '*.accessToken', 'req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
-  });
+  const tty = process.stdout.isTTY === true;
+  const log = createLogger({ level: config.logLevel, format: logFormatFor(config.logFormat, config.env, tty), destination: 1, colorize: tty });
 
   // A forked API process: the primary already prepared the database and Redis.
   if (cluster.isWorker) {

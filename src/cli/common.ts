@@ -1,7 +1,8 @@
 import { Client } from 'pg';
-import pino, { Logger } from 'pino';
+import { Logger } from 'pino';
 import { ConfigError, loadConfig, Config } from '../config';
 import { EMBEDDED_PG_DEFAULT_PORT, startEmbeddedPostgres } from '../infra/embedded-postgres';
+import { createLogger, logFormatFor } from '../infra/logger';
 import { loadOrCreateDevSecrets } from '../infra/secrets';
 
 export interface CliEnv {
@@ -39,7 +40,9 @@ export async function cliEnv(): Promise<CliEnv> {
     }
     throw e;
   }
-  const log = pino({ level: env.LOG_LEVEL ?? 'warn' }, pino.destination(2));
+  // Tools keep stdout for their output; their log goes to stderr, readable when that is a terminal.
+  const tty = process.stderr.isTTY === true;
+  const log = createLogger({ level: env.LOG_LEVEL ?? 'warn', format: logFormatFor(config.logFormat, config.env, tty), destination: 2, colorize: tty });
   if (config.databaseUrl) return { config: { ...config, databaseUrl: config.databaseUrl }, log, cleanup: async () => undefined };
   const port = Number(env.EMBEDDED_PG_PORT ?? EMBEDDED_PG_DEFAULT_PORT);
   const running = `postgres://postgres:postgres@127.0.0.1:${port}/iam`;

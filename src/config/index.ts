@@ -1,5 +1,8 @@
 import * as yup from 'yup';
 
+/** How log lines are written: JSON lines, or readable ones (pino-pretty). */
+export type LogFormat = 'json' | 'pretty';
+
 /** Every setting the service reads, parsed and validated once at start. */
 export interface Config {
   env: 'development' | 'production' | 'test';
@@ -46,6 +49,8 @@ export interface Config {
   /** Connections per pool (read models, event store); each process has one of each. */
   dbPoolMax: number;
   logLevel: string;
+  /** LOG_FORMAT; null: readable on a terminal in development, JSON otherwise (src/infra/logger.ts). */
+  logFormat: LogFormat | null;
   /** Take the client IP from X-Forwarded-For, as added by this many proxies in front (0: never). */
   trustProxy: boolean;
   proxyHops: number;
@@ -154,8 +159,10 @@ const schema = yup.object({
   DATA_DIR: yup.string().default('.data'),
   APP_BASE_URL: yup
     .string()
-    .default('http://localhost:3000')
+    .trim()
+    .optional()
     .test('http-url', 'APP_BASE_URL must be an http(s) URL', (v) => {
+      if (v === undefined || v === '') return true;
       try {
         return ['http:', 'https:'].includes(new URL(v).protocol);
       } catch {
@@ -186,6 +193,7 @@ const schema = yup.object({
   DB_POOL_MAX: yup.number().integer().min(1).max(200).default(10),
   API_PROCESSES: yup.number().integer().min(1).max(64).default(1),
   LOG_LEVEL: yup.string().oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: yup.string().oneOf(['json', 'pretty'], 'LOG_FORMAT must be json or pretty').optional(),
   TRUST_PROXY: yup
     .string()
     .optional()
@@ -225,10 +233,45 @@ const schema = yup.object({
 export class ConfigError extends Error {}
 
 const MIN_SECRET_BYTES = 32;
+/**
+ * 32 random bytes hold about 30 distinct values, and fewer than 16 is vanishingly unlikely;
+ * a typed placeholder ("aaaa…", "abab…", "0000…") decodes to a handful.
+ */
+const MIN_DISTINCT_BYTES = 16;
 
-/** A secret is strong when it carries at least 256 bits: 32+ bytes of key material. */
-export const isStrongSecret = (s: string | undefined): s is string =>
-  typeof s === 'string' && Buffer.byteLength(s) >= MIN_SECRET_BYTES && new Set(s).size >= 16;
+/**
+ * The key material a secret is written as: hex (`openssl rand -hex 32`), else base64 or
+ * base64url (`openssl rand -base64 48`); null for any other text. Strength is judged on these
+ * bytes: counting distinct characters refused one random hex secret in four (16 symbols, and a
+ * 64-digit string lacks one of them that often).
+ */
+export const secretBytes = (s: string): Buffer | null => {
+  if (/^(?:[0-9a-fA-F]{2})+$/.test(s)) return Buffer.from(s, 'hex');
+  if (/^[A-Za-z0-9+/]+={0,2}$/.test(s) || /^[A-Za-z0-9_-]+={0,2}$/.test(s)) return Buffer.from(s, 'base64');
+  return null;
+};
+
+/** A secret is strong when it carries at least 256 bits: 32+ bytes of random key material, as hex or base64. */
+export const isStrongSecret = (s: string | undefined): s is string => {
+  const bytes = typeof s === 'string' ? secretBytes(s) : null;
+  return bytes !== null && bytes.length >= MIN_SECRET_BYTES && new Set(bytes).size >= MIN_DISTINCT_BYTES;
+};
+
+/** Why a given secret is refused, for the message that stops the start. */
+const weakSecretReason = (name: string, s: string): string => {
+  const bytes = secretBytes(s);
+  if (bytes === null) {
+    // A passphrase's strength cannot be judged from its characters; a generated key's can.
+    return `${name} must be random bytes written as hex or base64 (a passphrase or other text is not accepted): use at least 32, e.g. \`openssl rand -base64 48\`.`;
+  }
+  return `${name} is too weak: it decodes to ${bytes.length} bytes${bytes.length >= MIN_SECRET_BYTES ? ' with too little variety' : ''}; use at least 32 random bytes (e.g. \`openssl rand -base64 48\`).`;
+};
+
+/** Where email links point when APP_BASE_URL is unset (development only): this listener. */
+const listenerUrl = (host: string, port: number): string => {
+  const name = ['', '0.0.0.0', '::', '[::]'].includes(host) ? 'localhost' : host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return `http://${name}:${port}`;
+};
 
 /**
  * Parses the environment. `secrets` supplies generated development secrets for whichever of
@@ -246,9 +289,7 @@ export function loadConfig(env: Env = process.env, secrets?: { jwtSecret: string
   const pick = (name: 'JWT_SECRET' | 'TOKEN_SECRET', generated: string | undefined): string => {
     const given = v[name];
     if (given !== undefined && given !== '') {
-      if (!isStrongSecret(given)) {
-        throw new ConfigError(`${name} is too weak: use at least 32 random bytes (e.g. \`openssl rand -base64 48\`).`);
-      }
+      if (!isStrongSecret(given)) throw new ConfigError(weakSecretReason(name, given));
       return given;
     }
     if (env_ === 'production') {
@@ -257,6 +298,12 @@ export function loadConfig(env: Env = process.env, secrets?: { jwtSecret: string
     if (!generated) throw new ConfigError(`${name} is not set and no development secret was generated.`);
     return generated;
   };
+  const jwtSecret = pick('JWT_SECRET', secrets?.jwtSecret);
+  const tokenSecret = pick('TOKEN_SECRET', secrets?.tokenSecret);
+  if (!v.APP_BASE_URL && env_ === 'production') {
+    throw new ConfigError('APP_BASE_URL is required in production: the public URL of this service, which email links point to (e.g. https://id.example.com).');
+  }
+  const appBaseUrl = (v.APP_BASE_URL || listenerUrl(v.HOST, v.PORT)).replace(/\/+$/, '');
   return {
     env: env_,
     port: v.PORT,
@@ -266,8 +313,8 @@ export function loadConfig(env: Env = process.env, secrets?: { jwtSecret: string
     redisUrl: v.REDIS_URL,
     redisPrefix: v.REDIS_PREFIX,
     dataDir: v.DATA_DIR,
-    appBaseUrl: v.APP_BASE_URL.replace(/\/+$/, ''),
-    resetPasswordUrl: v.RESET_PASSWORD_URL || `${v.APP_BASE_URL.replace(/\/+$/, '')}/reset-password`,
+    appBaseUrl,
+    resetPasswordUrl: v.RESET_PASSWORD_URL || `${appBaseUrl}/reset-password`,
     productName: v.PRODUCT_NAME,
     smtpUrl: v.SMTP_URL || null,
     mailFrom: v.MAIL_FROM,
@@ -275,13 +322,13 @@ export function loadConfig(env: Env = process.env, secrets?: { jwtSecret: string
     bcryptCost: v.BCRYPT_COST,
     passwordHashNice: v.PASSWORD_HASH_NICE,
     jwt: {
-      secret: pick('JWT_SECRET', secrets?.jwtSecret),
+      secret: jwtSecret,
       algorithm: v.JWT_ALGORITHM as Config['jwt']['algorithm'],
       issuer: v.JWT_ISSUER,
       audience: v.JWT_AUDIENCE,
       accessTtlSeconds: v.ACCESS_TOKEN_TTL,
     },
-    tokenSecret: pick('TOKEN_SECRET', secrets?.tokenSecret),
+    tokenSecret,
     session: {
       maxPerUser: v.MAX_SESSIONS_PER_USER,
       absoluteTtlSeconds: v.SESSION_ABSOLUTE_TTL,
@@ -295,6 +342,7 @@ export function loadConfig(env: Env = process.env, secrets?: { jwtSecret: string
     dbPoolMax: v.DB_POOL_MAX,
     apiProcesses: v.API_PROCESSES,
     logLevel: v.LOG_LEVEL,
+    logFormat: (v.LOG_FORMAT as LogFormat | undefined) ?? null,
     trustProxy: proxyHopsOf(v.TRUST_PROXY) > 0,
     proxyHops: proxyHopsOf(v.TRUST_PROXY),
     corsOrigins: originsOf(v.CORS_ORIGINS),

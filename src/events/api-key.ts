@@ -8,6 +8,13 @@ export type ApiKeyId = string & { readonly __brand: 'ApiKeyId' };
 
 export const apiKeyStream = (id: string): string => `apiKey-${id}`;
 
+/**
+ * What a key may do. `read`: safe requests (GET) on the routes that take keys; `write`: changes
+ * there too, within its owner's role (it includes `read`). A key gets only what it was given.
+ */
+export const API_KEY_SCOPES = ['read', 'write'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
 export type ApiKeyEvent =
   | {
       type: 'ApiKeyCreated';
@@ -17,6 +24,8 @@ export type ApiKeyEvent =
         prefix: string;
         keyHash: string;
         permissionIds: string[];
+        /** Sorted, `write` with `read`. Absent on keys made before scopes existed: they read only. */
+        scopes?: ApiKeyScope[];
         expiresAt: string | null;
         createdAt: string;
       };

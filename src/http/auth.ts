@@ -1,12 +1,13 @@
 import { Next } from 'koa';
 import { DomainError } from '../commands/errors';
+import { ApiKeyScope } from '../events/api-key';
 import { Role } from '../events/user';
 import { Ctx, HttpServices } from './types';
 
-/** Who is calling: a signed-in session, or an API key acting as its owner within its permissions. */
+/** Who is calling: a signed-in session, or an API key acting as its owner within its scopes and permissions. */
 export type Principal =
   | { via: 'session'; sub: string; sid: string; role: Role; sv: number; exp: number }
-  | { via: 'api-key'; sub: string; role: Role; keyId: string; permissionIds: string[] };
+  | { via: 'api-key'; sub: string; role: Role; keyId: string; permissionIds: string[]; scopes: ApiKeyScope[] };
 
 export type SessionPrincipal = Extract<Principal, { via: 'session' }>;
 
@@ -25,19 +26,25 @@ const unauthenticated = (ctx: Ctx, detail: string): never => {
   throw new DomainError('UNAUTHENTICATED', detail);
 };
 
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /**
  * Authenticates with `Authorization: Bearer` or the access_token cookie (never the query
  * string), and refuses a token whose session was ended, at once, not at its expiry.
- * With `apiKeys`, an `X-API-Key` header (header only) is accepted too; routes that manage keys,
- * sessions, passwords or users never pass it.
+ * With `apiKeys`, an `X-API-Key` header (header only) is accepted too, up to that scope: `read`
+ * lets keys make safe requests only, `write` changes as well. A key must hold the scope the
+ * request needs. Routes that manage keys, sessions, passwords or users never pass `apiKeys`.
  */
-export const authenticate = (svc: HttpServices, opts: { apiKeys?: boolean } = {}) =>
+export const authenticate = (svc: HttpServices, opts: { apiKeys?: ApiKeyScope } = {}) =>
   async function authenticateMiddleware(ctx: Ctx, next: Next): Promise<void> {
     const apiKey = ctx.get('x-api-key');
     if (apiKey) {
+      const needs: ApiKeyScope = SAFE_METHODS.has(ctx.method) ? 'read' : 'write';
       if (!opts.apiKeys) throw new DomainError('FORBIDDEN', 'API keys cannot be used on this route');
+      if (needs === 'write' && opts.apiKeys === 'read') throw new DomainError('FORBIDDEN', 'API keys can only read here');
       const p = await svc.apiKeys.verify(apiKey);
       if (!p) unauthenticated(ctx, 'The API key is invalid, expired or revoked');
+      if (!p!.scopes.includes(needs)) throw new DomainError('FORBIDDEN', `This API key does not have the ${needs} scope`);
       ctx.state.auth = p!;
       ctx.state.meta.actorId = p!.sub;
       return next();

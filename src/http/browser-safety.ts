@@ -35,7 +35,7 @@ export const corsFor = (config: Config): Middleware<AppState> => {
     credentials: true,
     allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
     allowHeaders: ['Authorization', 'Content-Type', 'X-API-Key', 'X-Request-Id'],
-    exposeHeaders: ['Retry-After', 'WWW-Authenticate', 'X-Request-Id', 'Allow'],
+    exposeHeaders: ['Retry-After', 'RateLimit', 'RateLimit-Policy', 'WWW-Authenticate', 'X-Request-Id', 'Allow'],
     maxAge: 600,
   });
 };

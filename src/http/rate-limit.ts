@@ -1,5 +1,6 @@
 import { isIPv6 } from 'node:net';
 import { Next } from 'koa';
+import { RateLimitedError } from '../commands/errors';
 import { Limit } from '../infra/rate-limits';
 import { Ctx } from './types';
 
@@ -29,11 +30,18 @@ export const ipBucket = (ip: string): string => {
 
 /**
  * Counts the request against `limit` for the client (ctx.ip: the socket's address, or the one
- * the trusted proxies saw, see TRUST_PROXY); past it, 429 RATE_LIMITED with Retry-After.
+ * the trusted proxies saw, see TRUST_PROXY); past it, 429 RATE_LIMITED with Retry-After. Either
+ * way the answer states the limit and where the client stands, as the IETF RateLimit fields
+ * (draft-ietf-httpapi-ratelimit-headers-11, structured-field lists: one item per limit, so a
+ * route with two limits lists both), so a client can slow down before it is refused:
+ * `RateLimit-Policy: "login-ip";q=30;w=60` and `RateLimit: "login-ip";r=29;t=60`.
  */
 export const perIp =
   (limit: Limit) =>
   async (ctx: Ctx, next: Next): Promise<void> => {
-    await limit.hit(ipBucket(ctx.ip));
+    const standing = await limit.hit(ipBucket(ctx.ip));
+    ctx.append('RateLimit-Policy', `"${limit.name}";q=${limit.rate.points};w=${limit.rate.durationSeconds}`);
+    ctx.append('RateLimit', `"${limit.name}";r=${standing.remaining};t=${standing.resetSeconds}`);
+    if (standing.exceeded) throw new RateLimitedError(limit.name, standing.resetSeconds);
     await next();
   };

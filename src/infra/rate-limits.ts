@@ -25,6 +25,15 @@ const unavailable = (): never => {
 const limiter = (redis: Redis, prefix: string, name: string, opts: { points: number; duration: number; blockDuration?: number }): RateLimiterRedis =>
   new RateLimiterRedis({ storeClient: redis, keyPrefix: `${prefix}:rl:${name}`, ...opts });
 
+/** Where a client stands against a limit once one more hit is counted. */
+export interface Standing {
+  /** Hits left in this window (0 once past the limit). */
+  remaining: number;
+  /** Seconds until the window ends and the count starts again. */
+  resetSeconds: number;
+  exceeded: boolean;
+}
+
 /** `points` hits per window of `durationSeconds`; the hit past that is refused until the window ends. */
 export class Limit {
   private readonly rl: RateLimiterRedis;
@@ -33,30 +42,26 @@ export class Limit {
     redis: Redis,
     prefix: string,
     readonly name: string,
-    rate: Rate,
+    readonly rate: Rate,
   ) {
     this.rl = limiter(redis, prefix, name, { points: rate.points, duration: rate.durationSeconds });
   }
 
-  /** Counts a hit for `key` (an IP, an address); throws RATE_LIMITED (with when to retry) past the limit. */
-  async hit(key: string): Promise<void> {
+  /** Counts a hit for `key` (an IP, an address) and says where that leaves it. */
+  async hit(key: string): Promise<Standing> {
+    let r: RateLimiterRes;
     try {
-      await this.rl.consume(hashedKey(key));
+      r = await this.rl.consume(hashedKey(key));
     } catch (e) {
-      if (e instanceof RateLimiterRes) throw new RateLimitedError(this.name, secondsOf(e.msBeforeNext));
-      unavailable();
+      if (!(e instanceof RateLimiterRes)) return unavailable();
+      r = e;
     }
+    return { remaining: r.remainingPoints, resetSeconds: secondsOf(r.msBeforeNext), exceeded: r.consumedPoints > this.rate.points };
   }
 
   /** Counts a hit; false past the limit (for limits that must not show in the answer). */
   async allows(key: string): Promise<boolean> {
-    try {
-      await this.rl.consume(hashedKey(key));
-      return true;
-    } catch (e) {
-      if (e instanceof RateLimiterRes) return false;
-      return unavailable();
-    }
+    return !(await this.hit(key)).exceeded;
   }
 }
 
@@ -82,62 +87,115 @@ export class RequestLimits {
   }
 }
 
+/** What `admit` booked for one sign-in attempt; the outcome of its password compare settles it. */
+export interface Attempt {
+  readonly key: string;
+  /** Whether this attempt, if it fails, is the consecutive failure that starts the short (long) lock. */
+  readonly locksShort: boolean;
+  readonly locksLong: boolean;
+}
+
+/** A store failure is a dependency being down (503), never a pass. */
+const inStore = async <T>(op: () => Promise<T>): Promise<T> => {
+  try {
+    return await op();
+  } catch {
+    return unavailable();
+  }
+};
+
+/** Counts one for `key` and tells where the count stands, within the limit or past it. */
+const book = async (l: RateLimiterRedis, key: string): Promise<RateLimiterRes> => {
+  try {
+    return await l.consume(key);
+  } catch (e) {
+    if (e instanceof RateLimiterRes) return e;
+    return unavailable();
+  }
+};
+
 /**
  * Progressive lockout of one account, whatever the IP (NIST SP 800-63B-4 3.2.2, OWASP ASVS 5.0 V6.3):
  * `lockAfter` consecutive failures lock it for `lockSeconds`, `longLockAfter` for
- * `longLockSeconds`; a correct password clears the consecutive count. Independently, at most
- * `maxPerHour` failures an hour, then an hour's lock: each attempt books a point before the
- * password is checked (so a burst of parallel guesses cannot overshoot), given back when it
- * succeeds. Sign-in and re-entered current passwords (change, email change, deactivate) share it.
+ * `longLockSeconds`; a correct password clears the consecutive counts. Independently, at most
+ * `maxPerHour` failures an hour, then an hour's lock; a success gives its point back.
+ *
+ * Every attempt is booked as a failure before its password is compared, so parallel guesses
+ * count against each other: of a burst, only as many are compared as the lock allows, and the
+ * rest are refused with the lock that applies. A failure then only has to start the lock if it
+ * was the one to reach it; a success clears what it booked. An attempt whose compare never
+ * finished stays booked, as a failure. Sign-in and re-entered current passwords (change, email
+ * change, deactivate) share it.
  */
 export class LoginThrottle {
   private readonly short: RateLimiterRedis;
   private readonly long: RateLimiterRedis;
   private readonly hourly: RateLimiterRedis;
 
-  constructor(redis: Redis, prefix: string, c: RateLimitsConfig['loginFailures']) {
-    // Blocked once consumed > points: `lockAfter - 1` points means the lockAfter-th failure locks.
-    this.short = limiter(redis, prefix, 'login-fail-short', { points: c.lockAfter - 1, duration: Math.max(HOUR, c.lockSeconds), blockDuration: c.lockSeconds });
-    this.long = limiter(redis, prefix, 'login-fail-long', { points: c.longLockAfter - 1, duration: Math.max(HOUR, c.longLockSeconds), blockDuration: c.longLockSeconds });
+  constructor(
+    redis: Redis,
+    prefix: string,
+    private readonly c: RateLimitsConfig['loginFailures'],
+  ) {
+    // The consecutive counts run for an hour (at least the lock); past `lockAfter` an attempt is
+    // refused, and the lock itself is a `block` from the failure that reached the count.
+    this.short = limiter(redis, prefix, 'login-fail-short', { points: c.lockAfter, duration: Math.max(HOUR, c.lockSeconds) });
+    this.long = limiter(redis, prefix, 'login-fail-long', { points: c.longLockAfter, duration: Math.max(HOUR, c.longLockSeconds) });
     this.hourly = limiter(redis, prefix, 'login-fail-hour', { points: c.maxPerHour, duration: HOUR, blockDuration: HOUR });
   }
 
-  private static locked(l: RateLimiterRedis, r: RateLimiterRes | null): number {
-    return r !== null && r.consumedPoints > l.points ? r.msBeforeNext : 0;
+  /**
+   * How long a count still locks the account. Past its limit only while a lock runs, or for the
+   * moment an attempt that went past it takes to start one: never longer than the lock itself.
+   */
+  private static lockedMs(l: RateLimiterRedis, r: RateLimiterRes | null, lockSeconds: number): number {
+    return r !== null && r.consumedPoints > l.points ? Math.min(r.msBeforeNext, lockSeconds * 1000) : 0;
   }
 
-  /** Before the password is checked: refuses a locked account and books the attempt. */
-  async admit(account: string): Promise<void> {
-    const key = hashedKey(account);
-    let lockedMs = 0;
-    try {
-      const [s, l] = await Promise.all([this.short.get(key), this.long.get(key)]);
-      lockedMs = Math.max(LoginThrottle.locked(this.short, s), LoginThrottle.locked(this.long, l));
-    } catch {
-      unavailable();
-    }
-    if (lockedMs > 0) throw new RateLimitedError('login-account', secondsOf(lockedMs), 'Too many failed sign-ins for this account; try again later');
-    try {
-      await this.hourly.consume(key);
-    } catch (e) {
-      if (e instanceof RateLimiterRes) throw new RateLimitedError('login-account-hourly', secondsOf(e.msBeforeNext), 'Too many failed sign-ins for this account; try again later');
-      unavailable();
-    }
+  private static refused(limit: string, ms: number): never {
+    throw new RateLimitedError(limit, secondsOf(ms), 'Too many failed sign-ins for this account; try again later');
   }
 
-  async failed(account: string): Promise<void> {
+  /** Before the password is compared: refuses a locked account, else books the attempt as a failure. */
+  async admit(account: string): Promise<Attempt> {
     const key = hashedKey(account);
-    const results = await Promise.allSettled([this.short.consume(key), this.long.consume(key)]);
-    // A rejection with a RateLimiterRes is the lock starting, which is the point; others are store errors.
-    for (const r of results) if (r.status === 'rejected' && !(r.reason instanceof RateLimiterRes)) unavailable();
+    const c = this.c;
+    // A locked account is refused before anything is booked: waiting out a lock adds no failures.
+    const [s, l] = await inStore(() => Promise.all([this.short.get(key), this.long.get(key)]));
+    const lockedMs = Math.max(LoginThrottle.lockedMs(this.short, s, c.lockSeconds), LoginThrottle.lockedMs(this.long, l, c.longLockSeconds));
+    if (lockedMs > 0) LoginThrottle.refused('login-account', lockedMs);
+
+    // Each count is booked only by attempts the one before admitted, so attempts refused by the
+    // short count never inflate the long one. Attempts in flight hold the last guesses a count
+    // allows: one past them is refused, and that lock starts now (a failure among them starts it
+    // again), so a booked attempt that never finished cannot leave a count stuck for its window.
+    const bs = await book(this.short, key);
+    if (bs.consumedPoints > c.lockAfter) {
+      await inStore(() => this.short.block(key, c.lockSeconds));
+      LoginThrottle.refused('login-account', c.lockSeconds * 1000);
+    }
+    const bl = await book(this.long, key);
+    if (bl.consumedPoints > c.longLockAfter) {
+      await inStore(() => Promise.all([this.long.block(key, c.longLockSeconds), this.short.reward(key, 1)]));
+      LoginThrottle.refused('login-account', c.longLockSeconds * 1000);
+    }
+    const h = await book(this.hourly, key);
+    if (h.consumedPoints > c.maxPerHour) {
+      await inStore(() => Promise.all([this.short.reward(key, 1), this.long.reward(key, 1)]));
+      LoginThrottle.refused('login-account-hourly', h.msBeforeNext);
+    }
+    return { key, locksShort: bs.consumedPoints === c.lockAfter, locksLong: bl.consumedPoints === c.longLockAfter };
   }
 
-  async succeeded(account: string): Promise<void> {
-    const key = hashedKey(account);
-    try {
-      await Promise.all([this.short.delete(key), this.long.delete(key), this.hourly.reward(key, 1)]);
-    } catch {
-      unavailable();
-    }
+  /** The password did not match: the failure is booked already; it starts a lock it reached. */
+  async failed(a: Attempt): Promise<void> {
+    await inStore(() =>
+      Promise.all([a.locksShort ? this.short.block(a.key, this.c.lockSeconds) : null, a.locksLong ? this.long.block(a.key, this.c.longLockSeconds) : null]),
+    );
+  }
+
+  /** The password matched: the consecutive counts start again, and the hour gets its point back. */
+  async succeeded(a: Attempt): Promise<void> {
+    await inStore(() => Promise.all([this.short.delete(a.key), this.long.delete(a.key), this.hourly.reward(a.key, 1)]));
   }
 }

@@ -1,6 +1,6 @@
 import { Knex } from 'knex';
 import { asDomainEvent } from '../commands/handle';
-import { ApiKeyEvent } from '../events/api-key';
+import { ApiKeyEvent, ApiKeyScope } from '../events/api-key';
 import { RecordedEvent } from '../eventstore/types';
 import { Projection } from './projection';
 
@@ -13,6 +13,7 @@ export interface ApiKeyRow {
   name: string;
   prefix: string;
   permission_ids: string[];
+  scopes: ApiKeyScope[];
   expires_at: Date | null;
   revoked_at: Date | null;
   created_at: Date;
@@ -20,7 +21,7 @@ export interface ApiKeyRow {
 
 export const apiKeysProjection: Projection = {
   name: 'api_keys',
-  version: 1,
+  version: 2,
   tables: ['api_keys'],
   async setup(db) {
     await db.raw(`
@@ -30,6 +31,7 @@ export const apiKeysProjection: Projection = {
         name text NOT NULL,
         prefix text NOT NULL,
         permission_ids uuid[] NOT NULL DEFAULT '{}',
+        scopes text[] NOT NULL,
         expires_at timestamptz,
         revoked_at timestamptz,
         created_at timestamptz NOT NULL
@@ -50,6 +52,8 @@ export const apiKeysProjection: Projection = {
             name: e.data.name,
             prefix: e.data.prefix,
             permission_ids: e.data.permissionIds,
+            // Keys made before scopes existed read only (as their stream's decider has it).
+            scopes: e.data.scopes ?? ['read'],
             expires_at: e.data.expiresAt,
             created_at: e.data.createdAt,
           })
@@ -69,6 +73,7 @@ export const presentApiKey = (k: ApiKeyRow) => ({
   name: k.name,
   prefix: k.prefix,
   permissionIds: k.permission_ids,
+  scopes: k.scopes,
   expiresAt: k.expires_at,
   expired: k.expires_at !== null && k.expires_at.getTime() <= Date.now(),
   createdAt: k.created_at,

@@ -8,8 +8,11 @@ export interface Mail {
   html: string;
 }
 
+/** What became of a mail: handed to the SMTP server, or only written to the log (no SMTP_URL). */
+export type Delivery = 'sent' | 'logged';
+
 export interface Mailer {
-  send(mail: Mail): Promise<void>;
+  send(mail: Mail): Promise<Delivery>;
   close(): void;
 }
 
@@ -24,6 +27,7 @@ export function createMailer(smtpUrl: string | null, from: string, log: Logger, 
       async send(mail) {
         const logged = opts.logContent ? { to: mail.to, subject: mail.subject, text: mail.text } : { to: mail.to, subject: mail.subject };
         log.info({ mail: logged }, opts.logContent ? 'email (SMTP_URL not set, logged instead of sent)' : 'email NOT sent: SMTP_URL is not set (content withheld from the log)');
+        return 'logged';
       },
       close() {},
     };
@@ -32,6 +36,7 @@ export function createMailer(smtpUrl: string | null, from: string, log: Logger, 
   return {
     async send(mail) {
       await transport.sendMail({ from, ...mail });
+      return 'sent';
     },
     close() {
       transport.close();

@@ -43,10 +43,10 @@ export function startProcessors(d: ProcessorDeps): Worker[] {
       // A retry after a send that succeeded but was not acknowledged must not send again.
       const sentKey = `${d.settings.prefix}:email-sent:${job.id}`;
       if (await d.redis.exists(sentKey)) return 'already sent';
-      await d.mailer.send(renderEmail(job.data, d.templates));
+      const delivery = await d.mailer.send(renderEmail(job.data, d.templates));
       await d.redis.set(sentKey, '1', 'EX', 30 * 24 * 3600);
-      d.log.info({ jobId: job.id, kind: job.data.kind }, 'email sent');
-      return 'sent';
+      d.log.info({ jobId: job.id, kind: job.data.kind }, delivery === 'sent' ? 'email sent' : 'email logged; SMTP_URL not set');
+      return delivery;
     },
     common,
   );

@@ -157,17 +157,17 @@ describe('content, API keys and audit', () => {
   });
 
   describe('API keys', () => {
-    it('shows the key once; lists never carry the key or its hash; acts as its owner on content', async () => {
-      const r = await createKey(editor, { name: 'deploy bot' });
+    it('shows the key once; lists never carry the key or its hash; with the write scope, acts as its owner on content', async () => {
+      const r = await createKey(editor, { name: 'deploy bot', scopes: ['write'] });
       expect(r.status).toBe(201);
       const key = r.body.key as string;
       expect(key).toMatch(/^iam_[0-9a-f]{32}_[A-Za-z0-9_-]{43}$/);
-      expect(r.body).toMatchObject({ name: 'deploy bot', permissionIds: [], expiresAt: null, prefix: key.slice(0, 12) });
+      expect(r.body).toMatchObject({ name: 'deploy bot', permissionIds: [], scopes: ['read', 'write'], expiresAt: null, prefix: key.slice(0, 12) });
       expect(typeof r.body.createdAt).toBe('string');
 
       const list = await get<Page>('/api/api-keys', editor);
       expect(list.status).toBe(200);
-      expect(list.body.data).toEqual([expect.objectContaining({ id: r.body.id, name: 'deploy bot', prefix: r.body.prefix })]);
+      expect(list.body.data).toEqual([expect.objectContaining({ id: r.body.id, name: 'deploy bot', prefix: r.body.prefix, scopes: ['read', 'write'] })]);
       const listed = JSON.stringify(list.body);
       expect(listed).not.toContain(key);
       expect(listed).not.toContain(key.slice(-43));
@@ -189,18 +189,52 @@ describe('content, API keys and audit', () => {
       expect(audit.body.data.find((e) => (e.stream as string) === `content-${made.body.id}`)).toMatchObject({ apiKeyId: r.body.id, actor: { id: editor.user.id } });
     });
 
-    it('can never manage keys, sessions, passwords or the profile (403)', async () => {
-      const key = (await createKey(admin, { name: 'admin key' })).body.key as string;
+    it('by default only reads: a key with no scopes and no permissions cannot write, whatever its owner’s role', async () => {
+      const created = await createKey(editor, { name: 'reader bot', permissionIds: [] });
+      expect(created.status).toBe(201);
+      expect(created.body.scopes).toEqual(['read']);
+      const h = apiKey(created.body.key as string);
+      expect((await s.request('GET', '/api/content', undefined, h)).status).toBe(200);
+      const mine = await newContent(editor, 'Not for bots');
+      for (const [method, path, body] of [
+        ['POST', '/api/content', { title: 'Via key', body: 'Posted by a bot' }],
+        ['PUT', `/api/content/${mine.id as string}`, { title: 'Edited by a bot' }],
+        ['DELETE', `/api/content/${mine.id as string}`],
+      ] as const) {
+        const r = await s.request<Json>(method, path, body, h);
+        expect([method, r.status, r.body.code]).toEqual([method, 403, 'FORBIDDEN']);
+        expect(r.body.detail).toMatch(/write scope/);
+      }
+      // Nothing was written.
+      expect((await get<Json>(`/api/content/${mine.id as string}`, editor)).body).toMatchObject({ title: 'Not for bots', isDeleted: false });
+    });
+
+    it('reads its owner’s account: GET /api/profile and /api/profile/history answer as the owner', async () => {
+      const owner = await signUpVerified(s, 'keyreader@example.com', { firstName: 'Kay' });
+      expect((await s.request('PATCH', '/api/profile', { lastName: 'Reader' }, bearer(owner.accessToken))).status).toBe(200);
+      const h = apiKey((await createKey(owner, { name: 'profile reader' })).body.key as string);
+      const profile = await s.request<Json>('GET', '/api/profile', undefined, h);
+      expect(profile.status).toBe(200);
+      expect(profile.body).toMatchObject({ id: owner.user.id, email: 'keyreader@example.com', firstName: 'Kay', lastName: 'Reader' });
+      const history = await s.request<Page>('GET', '/api/profile/history?field=lastName', undefined, h);
+      expect(history.status).toBe(200);
+      expect(history.body.data).toEqual([expect.objectContaining({ field: 'lastName', newValue: 'Reader', actor: expect.objectContaining({ id: owner.user.id }) })]);
+    });
+
+    it('can never manage keys, sessions, passwords or the profile (403), even with the write scope', async () => {
+      const key = (await createKey(admin, { name: 'admin key', scopes: ['read', 'write'] })).body.key as string;
       const h = apiKey(key);
       const attempts: [string, string, unknown?][] = [
         ['GET', '/api/api-keys'],
         ['POST', '/api/api-keys', { name: 'child' }],
         ['DELETE', '/api/api-keys/00000000-0000-4000-8000-000000000000'],
         ['GET', '/api/auth/sessions'],
+        ['DELETE', `/api/auth/sessions/${admin.sessionId}`],
         ['POST', '/api/auth/logout-all'],
         ['PUT', '/api/profile/password', { currentPassword: ADMIN_PASSWORD, newPassword: 'another passphrase 9' }],
-        ['GET', '/api/profile'],
         ['PUT', '/api/profile', { name: 'Bot' }],
+        ['PATCH', '/api/profile', { email: 'bot@example.com', currentPassword: ADMIN_PASSWORD }],
+        ['DELETE', '/api/profile', { currentPassword: ADMIN_PASSWORD }],
         ['GET', '/api/audit'],
         ['GET', '/api/users'],
         ['PUT', `/api/users/${viewer.user.id}/role`, { role: 'admin' }],
@@ -210,8 +244,11 @@ describe('content, API keys and audit', () => {
         expect([method, path, r.status]).toEqual([method, path, 403]);
         expect(r.body.code).toBe('FORBIDDEN');
       }
-      // Nothing happened: the admin still signs in with the old password; no child key exists.
+      // Nothing happened: the admin still signs in with the old password, under the old name and
+      // email; the session lives; no child key exists.
       await login(s, ADMIN_EMAIL, ADMIN_PASSWORD);
+      expect((await get<Json>('/api/profile', admin)).body).toMatchObject({ email: ADMIN_EMAIL, isDeleted: false, pendingEmail: null });
+      expect((await get<Json>('/api/profile', admin)).body.name).not.toBe('Bot');
       expect((await get<Page>('/api/api-keys', admin)).body.data.map((k) => k.name)).toEqual(['admin key']);
     });
 
@@ -245,7 +282,7 @@ describe('content, API keys and audit', () => {
     });
 
     it('is refused (401) when unknown, malformed or passed in the query string', async () => {
-      const key = (await createKey(viewer, { name: 'reader' })).body.key as string;
+      const key = (await createKey(viewer, { name: 'reader', scopes: ['write'] })).body.key as string;
       expect((await s.request('GET', '/api/content', undefined, apiKey(key))).status).toBe(200);
       expect((await s.request('GET', `/api/content?apiKey=${key}`)).status).toBe(401);
       expect((await s.request('GET', `/api/content?api_key=${key}`)).status).toBe(401);
@@ -258,7 +295,7 @@ describe('content, API keys and audit', () => {
 
     it('follows the owner: their current role at once, and nothing once deactivated', async () => {
       const owner = await userWithRole('keyowner@example.com', 'viewer');
-      const key = (await createKey(owner, { name: 'follows me' })).body.key as string;
+      const key = (await createKey(owner, { name: 'follows me', scopes: ['read', 'write'] })).body.key as string;
       expect((await s.request('POST', '/api/content', { title: 't', body: 'b' }, apiKey(key))).status).toBe(403);
       await setRole(owner.user.id, 'editor');
       expect((await s.request('POST', '/api/content', { title: 't', body: 'b' }, apiKey(key))).status).toBe(201);
@@ -302,6 +339,10 @@ describe('content, API keys and audit', () => {
       expect((bad.body.errors as { path: string }[]).map((e) => e.path).sort()).toEqual(['expiresAt', 'name', 'permissionIds[0]']);
       expect((await createKey(editor, { name: 'n'.repeat(101) })).status).toBe(422);
       expect((await createKey(editor, { name: 'x', expiresAt: 'tomorrow' })).status).toBe(422);
+      const badScopes = await createKey(editor, { name: 'x', scopes: ['admin'] });
+      expect([badScopes.status, badScopes.body.errors]).toEqual([422, [expect.objectContaining({ path: 'scopes[0]' })]]);
+      const noScopes = await createKey(editor, { name: 'x', scopes: [] });
+      expect([noScopes.status, noScopes.body.errors]).toEqual([422, [expect.objectContaining({ path: 'scopes' })]]);
       const notHeld = await createKey(editor, { name: 'scoped', permissionIds: ['11111111-1111-4111-8111-111111111111'] });
       expect(notHeld.status).toBe(422);
       expect(notHeld.body.errors).toEqual([expect.objectContaining({ path: 'permissionIds[0]' })]);

@@ -59,7 +59,7 @@ describe('error answers conform to the OpenAPI document', () => {
     expect((await s.request('GET', '/api/content', undefined, bearer('not.a.token'))).status).toBe(401);
     expect((await s.request('GET', '/api/users', undefined, as(viewer))).status).toBe(403);
     expect((await s.request('POST', '/api/content', { title: 't', body: 'b' }, as(viewer))).status).toBe(403);
-    expect((await s.request('GET', '/api/profile', undefined, { 'x-api-key': 'whatever' })).status).toBe(403);
+    expect((await s.request('PUT', '/api/profile', { name: 'x' }, { 'x-api-key': 'whatever' })).status).toBe(403);
     expect((await s.request('POST', '/api/auth/login', { email: 'root@example.com', password: 'wrong password' })).status).toBe(401);
     expect((await s.request('POST', '/api/auth/token', { refreshToken: 'spent-or-made-up' })).status).toBe(401);
     expect((await s.request('POST', '/api/auth/logout')).status).toBe(401);

@@ -1,8 +1,13 @@
 import { eventually } from '../helpers/eventually';
-import { bearer, startStack, TestStack, TEST_PASSWORD } from '../helpers/stack';
+import { bearer, HttpResult, startStack, TestStack, TEST_PASSWORD } from '../helpers/stack';
 import { cookieHeader, cookiesOf, login, signUpVerified } from '../helpers/flows';
 
 type Json = Record<string, unknown>;
+
+/** RFC 6749 5.1 / RFC 9700: an answer that carries tokens (or a key) must never be stored by a cache. */
+const expectUncacheable = (r: HttpResult, what: string): void => {
+  expect([what, r.headers.get('cache-control'), r.headers.get('pragma')]).toEqual([what, 'no-store', 'no-cache']);
+};
 
 describe('sessions and tokens', () => {
   let s: TestStack;
@@ -70,6 +75,52 @@ describe('sessions and tokens', () => {
     expect(sessions.body.data.find((x) => x.id === a.sessionId)).toMatchObject({ current: true, refreshCount: 2 });
   });
 
+  it('a refresh token two rotations old, back within a second, ends the session and its newest tokens at once', async () => {
+    const rt1 = await signUpVerified(s, 'replayed@example.com');
+    const rt2 = await s.request<Json>('POST', '/api/auth/token', { refreshToken: rt1.refreshToken });
+    const rt3 = await s.request<Json>('POST', '/api/auth/token', { refreshToken: rt2.body.refreshToken });
+    expect([rt2.status, rt3.status]).toEqual([200, 200]);
+    // Well inside the grace window, but RT1 is not the predecessor of the current token: a replay.
+    const replayed = await s.request<Json>('POST', '/api/auth/token', { refreshToken: rt1.refreshToken });
+    expect(replayed.status).toBe(401);
+    expect(replayed.body).toMatchObject({ code: 'SESSION_REVOKED', detail: expect.stringMatching(/reuse/i) });
+    expect((await s.request('POST', '/api/auth/token', { refreshToken: rt3.body.refreshToken })).status).toBe(401);
+    expect((await s.request('GET', '/api/auth/me', undefined, bearer(rt3.body.accessToken as string))).status).toBe(401);
+  });
+
+  it('the direct predecessor of the current refresh token, within the grace window, is refused and the session lives on', async () => {
+    const rt1 = await signUpVerified(s, 'twotabs@example.com');
+    const rt2 = await s.request<Json>('POST', '/api/auth/token', { refreshToken: rt1.refreshToken });
+    expect(rt2.status).toBe(200);
+    const late = await s.request<Json>('POST', '/api/auth/token', { refreshToken: rt1.refreshToken });
+    expect(late.status).toBe(401);
+    expect(late.body.code).toBe('REFRESH_TOKEN_ROTATED');
+    expect((await s.request('GET', '/api/auth/me', undefined, bearer(rt2.body.accessToken as string))).status).toBe(200);
+    expect((await s.request('POST', '/api/auth/token', { refreshToken: rt2.body.refreshToken })).status).toBe(200);
+  });
+
+  it('every answer that carries tokens or a key says Cache-Control: no-store and Pragma: no-cache', async () => {
+    await signUpVerified(s, 'nostore@example.com');
+    const signedIn = await s.request<Json>('POST', '/api/auth/login', { email: 'nostore@example.com', password: TEST_PASSWORD });
+    expect(signedIn.status).toBe(200);
+    expectUncacheable(signedIn, 'login');
+    const viaToken = await s.request<Json>('POST', '/api/auth/token', { refreshToken: signedIn.body.refreshToken });
+    expect(viaToken.status).toBe(200);
+    expectUncacheable(viaToken, 'token');
+    const viaRefresh = await s.request<Json>('POST', '/api/auth/refresh', { refreshToken: viaToken.body.refreshToken });
+    expect(viaRefresh.status).toBe(200);
+    expectUncacheable(viaRefresh, 'refresh');
+    const auth = bearer(viaRefresh.body.accessToken as string);
+    const changed = await s.request<Json>('PUT', '/api/profile/password', { currentPassword: TEST_PASSWORD, newPassword: 'a whole new passphrase' }, auth);
+    expect(changed.status).toBe(200);
+    expectUncacheable(changed, 'password change');
+    const key = await s.request<Json>('POST', '/api/api-keys', { name: 'ci' }, bearer(changed.body.accessToken as string));
+    expect(key.status).toBe(201);
+    expectUncacheable(key, 'new API key');
+    // An answer without credentials is not marked.
+    expect((await s.request('GET', '/api/auth/me', undefined, bearer(changed.body.accessToken as string))).headers.get('pragma')).toBeNull();
+  });
+
   it('ends the oldest session at the sixth login', async () => {
     // Signing up logged in once: with four more logins there are five sessions.
     const logins = [await signUpVerified(s, 'six@example.com')];
@@ -133,6 +184,13 @@ describe('refresh token reuse detection (grace window 0 s)', () => {
   });
   afterAll(async () => {
     await s?.stop();
+  });
+
+  it('a sign-up that signs in at once says Cache-Control: no-store and Pragma: no-cache', async () => {
+    const r = await s.request<Json>('POST', '/api/auth/register', { email: 'instant@example.com', password: TEST_PASSWORD });
+    expect(r.status).toBe(201);
+    expect(typeof r.body.accessToken).toBe('string');
+    expectUncacheable(r, 'register');
   });
 
   it('kills the session and its successor when a spent refresh token comes back', async () => {

@@ -79,6 +79,8 @@ describe('browser safety (OWASP ASVS 5.0 V3.3, V3.4, V3.5)', () => {
     const simple = await s.request('GET', '/health/live', undefined, { origin: 'http://localhost:5173' });
     expect(simple.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
     expect(simple.headers.get('access-control-expose-headers')).toMatch(/Retry-After/);
+    // A script on an allowed origin can see the rate limits, to slow down before a 429.
+    expect(simple.headers.get('access-control-expose-headers')?.split(/,\s*/)).toEqual(expect.arrayContaining(['RateLimit', 'RateLimit-Policy']));
     for (const origin of [EVIL, 'null', `${SPA}.evil.net`, 'https://app.example.test:8443']) {
       const r = await s.request('GET', '/health/live', undefined, { origin });
       expect([origin, r.headers.get('access-control-allow-origin')]).toEqual([origin, null]);
@@ -149,7 +151,7 @@ describe('browser safety (OWASP ASVS 5.0 V3.3, V3.4, V3.5)', () => {
   });
 
   it('ASVS 5.0 V3.3.1: in production the cookies are Secure, also behind a TLS-terminating proxy that speaks plain HTTP to us', async () => {
-    const strong = 'Jw7-kQ2_pL9xVb4mNc8RtZ1sYd6HfA3eGu5WoKi0Tn';
+    const strong = 'Jw7-kQ2_pL9xVb4mNc8RtZ1sYd6HfA3eGu5WoKi0TnXr';
     const prod = await s.startAnother(['api'], { NODE_ENV: 'production', JWT_SECRET: strong, TOKEN_SECRET: `${strong}x` });
     await signUpVerified(s, `prod${++n}@example.com`);
     const r = await fetch(`${prod.url}/api/auth/login`, {

@@ -1,3 +1,5 @@
+import { RateLimitedError } from '../../src/commands/errors';
+import { Attempt, LoginThrottle } from '../../src/infra/rate-limits';
 import { linkParams } from '../helpers/smtp';
 import { bearer, HttpResult, startStack, TestStack, TEST_PASSWORD } from '../helpers/stack';
 
@@ -65,6 +67,31 @@ describe('rate limits (OWASP ASVS 5.0 V2.4.1, V6.3.1; NIST 800-63B-4 3.2.2)', ()
     expect((await loginFrom(freshIp(), 'nobody-else@example.com', 'some password here')).status).toBe(401);
   });
 
+  it('draft-ietf-httpapi-ratelimit-headers: limited routes state their policy and what is left (RateLimit-Policy, RateLimit), also on the 429', async () => {
+    const ip = freshIp();
+    for (let left = 4; left >= 0; left--) {
+      const r = await loginFrom(ip, `counted${left}@example.com`, 'some password here');
+      expect(r.status).toBe(401);
+      expect(r.headers.get('ratelimit-policy')).toBe('"login-ip";q=5;w=60');
+      expect(r.headers.get('ratelimit')).toMatch(new RegExp(`^"login-ip";r=${left};t=(\\d+)$`));
+    }
+    const refused = await loginFrom(ip, 'counted@example.com', 'some password here');
+    const retryAfter = expectRateLimited(refused, 60);
+    expect(refused.headers.get('ratelimit-policy')).toBe('"login-ip";q=5;w=60');
+    // The window the answer names ends no later than Retry-After says to come back.
+    const t = Number(/^"login-ip";r=0;t=(\d+)$/.exec(refused.headers.get('ratelimit') ?? '')?.[1]);
+    expect(t).toBeGreaterThanOrEqual(1);
+    expect(t).toBeLessThanOrEqual(retryAfter);
+
+    // A route under two limits lists both, in the order they apply.
+    const signUp = await s.request('POST', '/api/auth/register', { email: 'listed@example.com', password: TEST_PASSWORD }, from(freshIp()));
+    expect(signUp.status).toBe(201);
+    expect(signUp.headers.get('ratelimit-policy')).toBe('"register-ip";q=3;w=3600, "email-ip";q=6;w=3600');
+    expect(signUp.headers.get('ratelimit')).toMatch(/^"register-ip";r=2;t=\d+, "email-ip";r=5;t=\d+$/);
+    // A route without a per-client limit says nothing of the kind.
+    expect((await s.request('GET', '/health/live')).headers.get('ratelimit')).toBeNull();
+  });
+
   it('ASVS 5.0 V2.4.1: sign-ups per IP are limited', async () => {
     const ip = freshIp();
     for (let i = 0; i < 3; i++) expect((await s.request('POST', '/api/auth/register', { email: `signup${i}@example.com`, password: TEST_PASSWORD }, from(ip))).status).toBe(201);
@@ -82,6 +109,43 @@ describe('rate limits (OWASP ASVS 5.0 V2.4.1, V6.3.1; NIST 800-63B-4 3.2.2)', ()
     // The success cleared the consecutive count: two more failures do not lock.
     for (let i = 0; i < 2; i++) expect((await loginFrom(freshIp(), 'locked@example.com', 'wrong password 123')).status).toBe(401);
     expect((await loginFrom(freshIp(), 'locked@example.com', TEST_PASSWORD)).status).toBe(200);
+  });
+
+  it('NIST 800-63B-4 3.2.2 / ASVS 5.0 V6.3.1: parallel wrong passwords cannot overshoot the lockout; the 429s carry the lock that applies; the right password then clears the count', async () => {
+    await account('parallel@example.com');
+    const answers = await Promise.all(Array.from({ length: 14 }, () => loginFrom(freshIp(), 'parallel@example.com', 'wrong password 123')));
+    // Each attempt is booked before its password is compared: no more than the 3 the lock allows were compared.
+    const compared = answers.filter((a) => a.status === 401);
+    expect(compared.length).toBeGreaterThanOrEqual(1);
+    expect(compared.length).toBeLessThanOrEqual(3);
+    for (const a of compared) expect(a.body.code).toBe('INVALID_CREDENTIALS');
+    // The rest are refused with the 1 s lock's Retry-After, not the hour the count is kept for.
+    for (const a of answers.filter((x) => x.status !== 401)) expectRateLimited(a, 1);
+    await sleep(1100);
+    expect((await loginFrom(freshIp(), 'parallel@example.com', TEST_PASSWORD)).status).toBe(200);
+    // That success cleared the consecutive count: two more failures do not lock.
+    for (let i = 0; i < 2; i++) expect((await loginFrom(freshIp(), 'parallel@example.com', 'wrong password 123')).status).toBe(401);
+    expect((await loginFrom(freshIp(), 'parallel@example.com', TEST_PASSWORD)).status).toBe(200);
+  });
+
+  it('NIST 800-63B-4 3.2.2: attempts admitted all at once: only as many as the short lock allows go on to a compare, and the refused ones count toward no longer lock', async () => {
+    const throttle = new LoginThrottle(s.system.redis, s.config.redisPrefix, s.config.rateLimits.loginFailures);
+    const account = 'user:burst-at-once';
+    const results = await Promise.allSettled(Array.from({ length: 14 }, () => throttle.admit(account)));
+    const admitted = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    expect(admitted).toHaveLength(3);
+    for (const r of results) {
+      if (r.status === 'rejected') expect([r.reason instanceof RateLimitedError, (r.reason as RateLimitedError).retryAfterSeconds]).toEqual([true, 1]);
+    }
+    await Promise.all(admitted.map((a) => throttle.failed(a)));
+    await sleep(1100);
+    // Three failures so far, not fourteen: the fourth and fifth consecutive ones reach the long lock (at 5).
+    const fourth: Attempt = await throttle.admit(account);
+    expect(fourth.locksLong).toBe(false);
+    await throttle.failed(fourth);
+    const fifth = await throttle.admit(account);
+    expect(fifth.locksLong).toBe(true);
+    await throttle.succeeded(fifth);
   });
 
   it('NIST 800-63B-4 3.2.2: more consecutive failures lock the account for longer (progressive lockout)', async () => {

@@ -127,7 +127,7 @@ describe('tokens (RFC 8725, RFC 9068, RFC 9700, OWASP ASVS 5.0 V9)', () => {
   });
 
   it('RFC 8725 3.5 / RFC 7518 3.2: signing and token secrets must carry at least 256 bits; weak ones stop the start', () => {
-    const strong = 'Jw7-kQ2_pL9xVb4mNc8RtZ1sYd6HfA3eGu5WoKi0Tn';
+    const strong = 'Jw7-kQ2_pL9xVb4mNc8RtZ1sYd6HfA3eGu5WoKi0TnXr';
     const dev = { jwtSecret: strong, tokenSecret: strong };
     for (const weak of ['secret', 'x'.repeat(64), strong.slice(0, 31), 'ab'.repeat(40)]) {
       expect(() => loadConfig({ JWT_SECRET: weak }, dev)).toThrow(ConfigError);

@@ -19,7 +19,7 @@ const at = (minutes: number): string => new Date(T0 + minutes * 60_000).toISOStr
 
 const created = (data: Partial<EventOf<'ApiKeyCreated'>['data']> = {}): EventOf<'ApiKeyCreated'> => ({
   type: 'ApiKeyCreated',
-  data: { ownerId: OWNER, name: 'ci', prefix: 'iam_0123abcd', keyHash: 'hash-1', permissionIds: [P1], expiresAt: at(60), createdAt: at(0), ...data },
+  data: { ownerId: OWNER, name: 'ci', prefix: 'iam_0123abcd', keyHash: 'hash-1', permissionIds: [P1], scopes: ['read'], expiresAt: at(60), createdAt: at(0), ...data },
 });
 const revoked = (minute: number): EventOf<'ApiKeyRevoked'> => ({ type: 'ApiKeyRevoked', data: { at: at(minute) } });
 
@@ -30,6 +30,7 @@ const create = (opts: Partial<CommandOf<'CreateApiKey'>> = {}): CommandOf<'Creat
   prefix: 'iam_0123abcd',
   keyHash: 'hash-1',
   permissionIds: [P1],
+  scopes: ['read'],
   expiresAt: at(60),
   ownerPermissionIds: [P1],
   now: at(0),
@@ -58,6 +59,16 @@ describe('api key decider', () => {
     given([]).when(create({ permissionIds: [], ownerPermissionIds: [] })).then([created({ permissionIds: [] })]);
   });
 
+  it('records the scopes it was given; write brings read with it', () => {
+    given([]).when(create({ scopes: ['read'] })).then([created({ scopes: ['read'] })]);
+    given([]).when(create({ scopes: ['write'] })).then([created({ scopes: ['read', 'write'] })]);
+    given([]).when(create({ scopes: ['write', 'read', 'write'] })).then([created({ scopes: ['read', 'write'] })]);
+  });
+
+  it('refuses a key without any scope', () => {
+    given([]).when(create({ scopes: [] })).then('VALIDATION_FAILED');
+  });
+
   it('drops duplicate permission ids', () => {
     given([]).when(create({ permissionIds: [P1, P1] })).then([created()]);
   });
@@ -79,6 +90,12 @@ describe('api key decider', () => {
 
 describe('key verdict', () => {
   const state = (events: ApiKeyEvent[]) => events.reduce(apiKeyDecider.evolve, apiKeyDecider.initialState());
+
+  it('a key made before scopes existed (no scopes in its event) may only read', () => {
+    const { scopes: _none, ...legacy } = created().data;
+    expect(state([{ type: 'ApiKeyCreated', data: legacy }]).scopes).toEqual(['read']);
+    expect(state([created({ scopes: ['read', 'write'] })]).scopes).toEqual(['read', 'write']);
+  });
 
   it('accepts the right key before expiry', () => {
     expect(keyVerdict(state([created()]), 'hash-1', at(59))).toBe('valid');

@@ -1,7 +1,11 @@
 import { ConfigError, Env, isStrongSecret, loadConfig } from '../../src/config';
 
-const STRONG_JWT = 'Jw7-kQ2_pL9xVb4mNc8RtZ1sYd6HfA3eGu5WoKi0Tn';
-const STRONG_TOKEN = 'Tk3_Zq8-Lm1VxNb7Pc2RsYd9HgF4eJu6WaKo0Ti5Qn';
+// 44 base64url characters: 33 bytes.
+const STRONG_JWT = 'Jw7-kQ2_pL9xVb4mNc8RtZ1sYd6HfA3eGu5WoKi0TnXr';
+const STRONG_TOKEN = 'Tk3_Zq8-Lm1VxNb7Pc2RsYd9HgF4eJu6WaKo0Ti5QnWe';
+/** `openssl rand -hex 32` output without a single "7": refused one time in four by a distinct-characters rule. */
+const HEX_WITHOUT_A_SEVEN = '3f9c0a1b5d2e8f4c6a0b9d3e1f5c2a8b4d6e0f9a3c5b1d8e2f4a6c0b9e3d5f1a';
+const BASE_URL = 'https://id.example.com';
 const GENERATED = { jwtSecret: 'generated-jwt-0123456789abcdefghijklmnopqrstuvwxyz', tokenSecret: 'generated-token-0123456789abcdefghijklmnopqrstuvwxyz' };
 
 const configError = (env: Env, secrets?: { jwtSecret: string; tokenSecret: string }): ConfigError => {
@@ -44,6 +48,7 @@ describe('loadConfig', () => {
       dbPoolMax: 10,
       apiProcesses: 1,
       logLevel: 'info',
+      logFormat: null,
       metricsToken: null,
       trustProxy: false,
       proxyHops: 0,
@@ -84,7 +89,7 @@ describe('loadConfig', () => {
   });
 
   it('production with strong secrets loads', () => {
-    const c = loadConfig({ NODE_ENV: 'production', JWT_SECRET: STRONG_JWT, TOKEN_SECRET: STRONG_TOKEN });
+    const c = loadConfig({ NODE_ENV: 'production', JWT_SECRET: STRONG_JWT, TOKEN_SECRET: STRONG_TOKEN, APP_BASE_URL: BASE_URL });
     expect(c.env).toBe('production');
     expect(c.jwt.secret).toBe(STRONG_JWT);
     expect(c.tokenSecret).toBe(STRONG_TOKEN);
@@ -95,7 +100,7 @@ describe('loadConfig', () => {
     ['31 bytes', STRONG_JWT.slice(0, 31)],
     ['long but repetitive', 'ab'.repeat(40)],
   ])('a weak secret (%s) is a ConfigError, in any environment', (_label, weak) => {
-    expect(configError({ NODE_ENV: 'production', JWT_SECRET: weak, TOKEN_SECRET: STRONG_TOKEN }).message).toMatch(/JWT_SECRET.*weak/);
+    expect(configError({ NODE_ENV: 'production', JWT_SECRET: weak, TOKEN_SECRET: STRONG_TOKEN, APP_BASE_URL: BASE_URL }).message).toMatch(/JWT_SECRET.*weak/);
     expect(configError({ NODE_ENV: 'development', TOKEN_SECRET: weak }, GENERATED).message).toMatch(/TOKEN_SECRET.*weak/);
   });
 
@@ -103,6 +108,41 @@ describe('loadConfig', () => {
     expect(isStrongSecret(STRONG_JWT)).toBe(true);
     expect(isStrongSecret(undefined)).toBe(false);
     expect(isStrongSecret('x'.repeat(64))).toBe(false);
+  });
+
+  it('judges a secret by the bytes it decodes to: a random hex secret lacking a digit is strong', () => {
+    expect(HEX_WITHOUT_A_SEVEN).toHaveLength(64);
+    expect(HEX_WITHOUT_A_SEVEN).not.toContain('7');
+    expect(isStrongSecret(HEX_WITHOUT_A_SEVEN)).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: HEX_WITHOUT_A_SEVEN, TOKEN_SECRET: HEX_WITHOUT_A_SEVEN.toUpperCase(), APP_BASE_URL: BASE_URL }).jwt.secret).toBe(
+      HEX_WITHOUT_A_SEVEN,
+    );
+    // As `openssl rand -base64 48` (with + and /) and as base64url, with or without padding.
+    expect(isStrongSecret('q6Z0+Yx3/Vb9Lm2Nc8RtZ1sYd6HfA3eGu5WoKi0TnAe4Bv7Cw1Dx5Ey2Fz8Ga3Hb6Ic')).toBe(true);
+    expect(isStrongSecret('q6Z0-Yx3_Vb9Lm2Nc8RtZ1sYd6HfA3eGu5WoKi0TnAe=')).toBe(true);
+  });
+
+  it('counts decoded bytes, not characters: 62 hex digits (31 bytes) are too few', () => {
+    expect(isStrongSecret(HEX_WITHOUT_A_SEVEN.slice(2))).toBe(false);
+    expect(configError({ NODE_ENV: 'development', JWT_SECRET: HEX_WITHOUT_A_SEVEN.slice(2) }, GENERATED).message).toMatch(/JWT_SECRET is too weak: it decodes to 31 bytes/);
+  });
+
+  it('refuses a passphrase or other text that is neither hex nor base64, saying why', () => {
+    const passphrase = 'correct horse battery staple, and then some more words to be long';
+    expect(isStrongSecret(passphrase)).toBe(false);
+    expect(configError({ NODE_ENV: 'development', TOKEN_SECRET: passphrase }, GENERATED).message).toMatch(/TOKEN_SECRET must be random bytes written as hex or base64/);
+  });
+
+  it('in development the default APP_BASE_URL follows HOST and PORT', () => {
+    expect(loadConfig({ PORT: '8080' }, GENERATED)).toMatchObject({ appBaseUrl: 'http://localhost:8080', resetPasswordUrl: 'http://localhost:8080/reset-password' });
+    expect(loadConfig({ HOST: '127.0.0.1', PORT: '4000' }, GENERATED).appBaseUrl).toBe('http://127.0.0.1:4000');
+    expect(loadConfig({ HOST: '::', PORT: '4000' }, GENERATED).appBaseUrl).toBe('http://localhost:4000');
+    expect(loadConfig({ HOST: '::1', PORT: '4000' }, GENERATED).appBaseUrl).toBe('http://[::1]:4000');
+    expect(loadConfig({ HOST: 'dev.local', PORT: '4000', APP_BASE_URL: 'https://id.example.com' }, GENERATED).appBaseUrl).toBe('https://id.example.com');
+  });
+
+  it('production requires APP_BASE_URL: links in emails must not point at a guess', () => {
+    expect(configError({ NODE_ENV: 'production', JWT_SECRET: STRONG_JWT, TOKEN_SECRET: STRONG_TOKEN, PORT: '8080' }).message).toMatch(/APP_BASE_URL is required in production/);
   });
 
   it('invalid values are a ConfigError listing each of them', () => {
@@ -120,6 +160,7 @@ describe('loadConfig', () => {
     ['MAX_SESSIONS_PER_USER', '0'],
     ['REDIS_PREFIX', 'has space'],
     ['LOG_LEVEL', 'loud'],
+    ['LOG_FORMAT', 'xml'],
     ['ADMIN_EMAIL', 'not-an-email'],
   ])('%s=%s is a ConfigError naming it', (name, value) => {
     expect(configError({ [name]: value }, GENERATED).message).toContain(name);
@@ -146,6 +187,12 @@ describe('loadConfig', () => {
   it.each(['maybe', 'ture', 'flase', '2'])('REQUIRE_EMAIL_VERIFICATION=%p (not a boolean) is a ConfigError, not a silent false', (value) => {
     // A typo must not switch a security control off: fail at start like any other invalid value.
     expect(configError({ REQUIRE_EMAIL_VERIFICATION: value }, GENERATED).message).toContain('REQUIRE_EMAIL_VERIFICATION');
+  });
+
+  it('LOG_FORMAT chooses json or pretty; unset, the terminal decides', () => {
+    expect(loadConfig({ LOG_FORMAT: 'json' }, GENERATED).logFormat).toBe('json');
+    expect(loadConfig({ LOG_FORMAT: 'pretty' }, GENERATED).logFormat).toBe('pretty');
+    expect(loadConfig({}, GENERATED).logFormat).toBeNull();
   });
 
   it('parses numbers and flags from strings', () => {

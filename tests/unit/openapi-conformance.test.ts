@@ -45,10 +45,14 @@ describe('OpenAPI conformance check', () => {
     expect(check('GET', '/api/profile', 200, 'text/html', '<html>')).toEqual([expect.stringMatching(/content type text\/html is not documented/)]);
   });
 
-  it('requires documented headers (Retry-After on a 429)', () => {
+  it('requires documented headers (Retry-After and the RateLimit fields on a 429 of a rate-limited route)', () => {
     const body = problem(429, 'RATE_LIMITED');
-    expect(check('POST', '/api/auth/login', 429, 'application/problem+json', body, {})).toEqual(['the Retry-After header is missing']);
-    expect(check('POST', '/api/auth/login', 429, 'application/problem+json', body, { 'retry-after': '3' })).toEqual([]);
+    const limits = { 'ratelimit-policy': '"login-ip";q=30;w=60', ratelimit: '"login-ip";r=0;t=3' };
+    expect(check('POST', '/api/auth/login', 429, 'application/problem+json', body, limits)).toEqual(['the Retry-After header is missing']);
+    expect(check('POST', '/api/auth/login', 429, 'application/problem+json', body, { 'retry-after': '3' })).toEqual(['the RateLimit-Policy header is missing', 'the RateLimit header is missing']);
+    expect(check('POST', '/api/auth/login', 429, 'application/problem+json', body, { 'retry-after': '3', ...limits })).toEqual([]);
+    // A route under the account lockout only (no per-client limit) needs Retry-After alone.
+    expect(check('PUT', '/api/profile/password', 429, 'application/problem+json', body, { 'retry-after': '3' })).toEqual([]);
   });
 
   it('wants a 404 problem for an unknown path and a 405 problem for a method a path does not take', () => {

@@ -102,6 +102,27 @@ describe('session decider', () => {
       given(history).when(refresh('h1', 'h2', 100)).then('SESSION_REVOKED');
     });
 
+    it('grace covers only the immediate predecessor: a token two rotations old, within a second, ends the session', () => {
+      // RT1 -> RT2 -> RT3 in quick succession, then RT1 again: a replay, not a racing tab.
+      const history = [started, refreshed('h0', 'h1', 60), refreshed('h1', 'h2', 60.5)];
+      const ended = given(history).when(refresh('h0', 'hx', 61)).then([revoked('reuse-detected', 61)]);
+      // The newest token and its predecessor are dead with it.
+      given(ended).when(refresh('h2', 'h3', 62)).then('SESSION_REVOKED');
+      given(ended).when(refresh('h1', 'h3', 62)).then('SESSION_REVOKED');
+    });
+
+    it('the immediate predecessor within the window: REFRESH_TOKEN_ROTATED, the session lives on', () => {
+      const history = [started, refreshed('h0', 'h1', 60), refreshed('h1', 'h2', 60.5)];
+      given(history).when(refresh('h1', 'hx', 61)).then('REFRESH_TOKEN_ROTATED');
+      given(history).when(refresh('h2', 'h3', 62)).then([refreshed('h2', 'h3', 62)]);
+    });
+
+    it('the immediate predecessor after the window is reuse', () => {
+      const history = [started, refreshed('h0', 'h1', 60), refreshed('h1', 'h2', 120)];
+      given(history).when(refresh('h1', 'hx', 120 + GRACE)).then('REFRESH_TOKEN_ROTATED');
+      given(history).when(refresh('h1', 'hx', 120 + GRACE + 1)).then([revoked('reuse-detected', 120 + GRACE + 1)]);
+    });
+
     it('the grace window runs from when that token was spent, not from the latest rotation', () => {
       const history = [started, refreshed('h0', 'h1', 60), refreshed('h1', 'h2', 3600)];
       given(history).when(refresh('h1', 'hx', 3601)).then('REFRESH_TOKEN_ROTATED');

@@ -4,7 +4,7 @@ import { handle } from '../handle';
 import { loadGrants } from '../permission/grants';
 import { sha256 } from '../tokens';
 import { apiKeyDecider } from './decider';
-import { ApiKeyId, apiKeyStream } from '../../events/api-key';
+import { ApiKeyId, ApiKeyScope, apiKeyStream } from '../../events/api-key';
 import { UserId } from '../../events/user';
 import { Position } from '../../eventstore/types';
 
@@ -32,6 +32,7 @@ export interface CreatedApiKey {
   /** The only time the key exists outside the caller's hands. */
   key: string;
   permissionIds: string[];
+  scopes: ApiKeyScope[];
   expiresAt: string | null;
   createdAt: string;
   position: Position | null;
@@ -40,7 +41,7 @@ export interface CreatedApiKey {
 export async function createApiKey(
   ctx: CommandContext,
   ownerId: UserId,
-  input: { name: string; permissionIds: string[]; expiresAt: string | null },
+  input: { name: string; permissionIds: string[]; scopes: ApiKeyScope[]; expiresAt: string | null },
   meta: RequestMeta,
 ): Promise<CreatedApiKey> {
   const id = randomUUID() as ApiKeyId;
@@ -53,10 +54,10 @@ export async function createApiKey(
     ctx.store,
     apiKeyStream(id),
     apiKeyDecider,
-    { type: 'CreateApiKey', ownerId, name: input.name, prefix, keyHash: sha256(key), permissionIds: input.permissionIds, expiresAt: input.expiresAt, ownerPermissionIds, now },
+    { type: 'CreateApiKey', ownerId, name: input.name, prefix, keyHash: sha256(key), permissionIds: input.permissionIds, scopes: input.scopes, expiresAt: input.expiresAt, ownerPermissionIds, now },
     meta,
   );
-  return { id, name: input.name, prefix, key, permissionIds: r.state.permissionIds, expiresAt: input.expiresAt, createdAt: now, position: r.position };
+  return { id, name: input.name, prefix, key, permissionIds: r.state.permissionIds, scopes: r.state.scopes, expiresAt: input.expiresAt, createdAt: now, position: r.position };
 }
 
 /** Revokes one of the caller's keys; it stops working at once (the verifier reads the stream). */

@@ -1,7 +1,7 @@
 import { fail } from '../errors';
 import { Decider } from '../decider';
 import { safeEqual } from '../tokens';
-import { ApiKeyEvent } from '../../events/api-key';
+import { ApiKeyEvent, ApiKeyScope } from '../../events/api-key';
 import { UserId } from '../../events/user';
 
 export interface ApiKeyState {
@@ -10,6 +10,7 @@ export interface ApiKeyState {
   name: string;
   keyHash: string;
   permissionIds: string[];
+  scopes: ApiKeyScope[];
   expiresAt: string | null;
   revoked: boolean;
 }
@@ -20,9 +21,16 @@ export const initialApiKeyState = (): ApiKeyState => ({
   name: '',
   keyHash: '',
   permissionIds: [],
+  scopes: [],
   expiresAt: null,
   revoked: false,
 });
+
+/** Keys made before scopes existed were meant for reading: they keep only that. */
+const LEGACY_SCOPES: ApiKeyScope[] = ['read'];
+
+/** The scopes a key holds: `write` brings `read` with it; in a fixed order. */
+const normaliseScopes = (scopes: readonly ApiKeyScope[]): ApiKeyScope[] => (scopes.includes('write') ? ['read', 'write'] : ['read']);
 
 export function evolveApiKey(s: ApiKeyState, e: ApiKeyEvent): ApiKeyState {
   switch (e.type) {
@@ -34,6 +42,7 @@ export function evolveApiKey(s: ApiKeyState, e: ApiKeyEvent): ApiKeyState {
         name: e.data.name,
         keyHash: e.data.keyHash,
         permissionIds: e.data.permissionIds,
+        scopes: e.data.scopes ?? LEGACY_SCOPES,
         expiresAt: e.data.expiresAt,
       };
     case 'ApiKeyRevoked':
@@ -49,6 +58,8 @@ export type ApiKeyCommand =
       prefix: string;
       keyHash: string;
       permissionIds: string[];
+      /** At least one; `write` includes `read`. */
+      scopes: readonly ApiKeyScope[];
       expiresAt: string | null;
       /** The permissions the owner holds now (from their grants stream, read by the use-case). */
       ownerPermissionIds: readonly string[];
@@ -70,6 +81,7 @@ export function decideApiKey(c: ApiKeyCommand, s: ApiKeyState): ApiKeyEvent[] {
         c.ownerPermissionIds.includes(p) ? [] : [{ path: `permissionIds[${i}]`, message: `permissionIds[${i}] is not a permission the owner holds` }],
       );
       if (notHeld.length) fail('VALIDATION_FAILED', 'A key can only carry permissions its owner holds', notHeld);
+      if (c.scopes.length === 0) fail('VALIDATION_FAILED', 'A key needs at least one scope', [{ path: 'scopes', message: 'scopes must list read, write or both' }]);
       return [
         {
           type: 'ApiKeyCreated',
@@ -79,6 +91,7 @@ export function decideApiKey(c: ApiKeyCommand, s: ApiKeyState): ApiKeyEvent[] {
             prefix: c.prefix,
             keyHash: c.keyHash,
             permissionIds: [...new Set(c.permissionIds)],
+            scopes: normaliseScopes(c.scopes),
             expiresAt: c.expiresAt,
             createdAt: c.now,
           },

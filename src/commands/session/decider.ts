@@ -16,13 +16,14 @@ export class SpentTokens {
     return new SpentTokens({ hash, at, next: this.head });
   }
 
-  get(hash: string): string | undefined {
-    for (let n = this.head; n; n = n.next) if (n.hash === hash) return n.at;
-    return undefined;
+  /** The token spent last, the one the current token replaced, and when; null before the first rotation. */
+  get latest(): { hash: string; at: string } | null {
+    return this.head ? { hash: this.head.hash, at: this.head.at } : null;
   }
 
   has(hash: string): boolean {
-    return this.get(hash) !== undefined;
+    for (let n = this.head; n; n = n.next) if (n.hash === hash) return true;
+    return false;
   }
 }
 
@@ -32,7 +33,7 @@ export interface SessionState {
   userId: UserId | null;
   deviceId: string;
   currentHash: string;
-  /** Every hash this session has spent, with when it was spent (reuse detection). */
+  /** Every hash this session has spent, with when it was spent (reuse detection, grace for the latest). */
   spent: SpentTokens;
   startedAt: string;
   lastRefreshAt: string | null;
@@ -134,11 +135,14 @@ export function decideSession(c: SessionCommand, s: SessionState): SessionEvent[
       if (s.revoked) fail('SESSION_REVOKED', 'This session has ended');
       const revoke = (reason: SessionEndReason): SessionEvent[] => [{ type: 'SessionRevoked', data: { reason, at: c.now } }];
       if (c.presentedHash !== s.currentHash) {
-        const spentAt = s.spent.get(c.presentedHash);
         // An unknown value proves nothing (anyone can send garbage with a session id): refuse only.
-        if (!spentAt) fail('SESSION_REVOKED', 'Invalid refresh token');
-        // A racing client may present the token its sibling request just rotated: refuse without harm.
-        if (Date.parse(c.now) - Date.parse(spentAt!) <= c.graceSeconds * 1000) {
+        if (!s.spent.has(c.presentedHash)) fail('SESSION_REVOKED', 'Invalid refresh token');
+        // Two tabs racing on the current token: the loser presents the token its sibling just
+        // rotated, the current token's immediate predecessor. Only that one, and only inside the
+        // window, is refused without harm; an older token, however quickly it comes back, is a
+        // replay of a stolen one.
+        const predecessor = s.spent.latest;
+        if (predecessor?.hash === c.presentedHash && Date.parse(c.now) - Date.parse(predecessor.at) <= c.graceSeconds * 1000) {
           fail('REFRESH_TOKEN_ROTATED', 'This refresh token was just rotated; use the newest one');
         }
         return revoke('reuse-detected');

@@ -92,13 +92,14 @@ async function startSession(
 export const throttleKeyOf = (userId: string): string => `user:${userId}`;
 
 /**
- * Checks a password under the account's lockout: refused while locked, and each result counted,
- * so neither sign-in nor a re-entered current password can be guessed at speed.
+ * Checks a password under the account's lockout: refused while locked, booked as a failure before
+ * the compare (so parallel guesses count against each other) and settled by its result, so
+ * neither sign-in nor a re-entered current password can be guessed at speed.
  */
 export async function checkPassword(ctx: CommandContext, throttleKey: string, password: string, hash: string | null): Promise<boolean> {
-  await ctx.loginThrottle.admit(throttleKey);
+  const attempt = await ctx.loginThrottle.admit(throttleKey);
   const matches = await ctx.hasher.verify(password, hash);
-  await (matches ? ctx.loginThrottle.succeeded(throttleKey) : ctx.loginThrottle.failed(throttleKey));
+  await (matches ? ctx.loginThrottle.succeeded(attempt) : ctx.loginThrottle.failed(attempt));
   return matches;
 }
 

@@ -1,3 +1,4 @@
+import { API_KEY_SCOPES } from '../../events/api-key';
 import { ROLES } from '../../events/user';
 import { JsonSchema } from './types';
 
@@ -33,6 +34,12 @@ export const closed = (properties: Record<string, JsonSchema>, description?: str
 
 const pageOf = (item: string, description: string): JsonSchema =>
   closed({ data: arrayOf(ref(item)), meta: ref('PageMeta') }, description);
+
+const API_KEY_SCOPE_LIST: JsonSchema = {
+  type: 'array',
+  items: { type: 'string', enum: [...API_KEY_SCOPES] },
+  description: '`read`: GET on the routes that take keys; `write`: changes there too, within the owner’s role (includes `read`)',
+};
 
 const actor = closed({ id: nullable(uuid('who did it; null for the system')), email: nullable(str('their current email, when known')) }, 'Who caused it');
 
@@ -166,6 +173,7 @@ export const SCHEMAS: Record<string, JsonSchema> = {
       name: str(),
       prefix: str('The first characters of the key, to recognise it'),
       permissionIds: arrayOf(uuid()),
+      scopes: API_KEY_SCOPE_LIST,
       expiresAt: nullable(instant()),
       expired: bool(),
       createdAt: instant(),
@@ -179,6 +187,7 @@ export const SCHEMAS: Record<string, JsonSchema> = {
       prefix: str(),
       key: str('The key, shown this once: send it as `X-API-Key`'),
       permissionIds: arrayOf(uuid()),
+      scopes: API_KEY_SCOPE_LIST,
       expiresAt: nullable(instant()),
       createdAt: instant(),
     },

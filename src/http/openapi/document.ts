@@ -101,6 +101,27 @@ const list = (sorts: Record<string, string>, filters: AnySchema): AnySchema => l
 
 const ADMIN = ['admin'];
 
+/** On every answer that carries tokens or a key (RFC 6749 §5.1, RFC 9700): never stored by any cache. */
+const noStore = (required = true): Response['headers'] => ({
+  'Cache-Control': { description: '`no-store`: the answer carries credentials and is never cached', required, schema: { type: 'string', const: 'no-store' } },
+  Pragma: { description: '`no-cache`, for HTTP/1.0 caches', required, schema: { type: 'string', const: 'no-cache' } },
+});
+
+/** On every answer of a rate-limited route that reached its limit's count, success or 429 (draft-ietf-httpapi-ratelimit-headers-11). */
+const RATE_LIMIT_HEADERS: Response['headers'] = {
+  'RateLimit-Policy': {
+    description:
+      'The per-client limits of this route, one structured-field item each: name, `q` requests per `w` seconds, e.g. `"login-ip";q=30;w=60` (a route with two limits lists both)',
+    required: true,
+    schema: { type: 'string' },
+  },
+  RateLimit: {
+    description: 'Where this client stands against each of them: `r` requests left, `t` seconds until the window starts again, e.g. `"login-ip";r=29;t=60`',
+    required: true,
+    schema: { type: 'string' },
+  },
+};
+
 const EXAMPLE_EMAIL = 'ada@example.com';
 const EXAMPLE_PASSWORD = 'correct horse battery staple';
 
@@ -191,7 +212,7 @@ const SPECS: OpSpec[] = [
       'With REQUIRE_EMAIL_VERIFICATION (the default) the answer is the same whether or not the email was already registered (its owner gets an email instead), and a verification link is emailed. With REQUIRE_EMAIL_VERIFICATION=false it signs in at once, and a taken email is a 409.',
     auth: 'public',
     body: { schema: registerSchema, example: { email: EXAMPLE_EMAIL, password: EXAMPLE_PASSWORD, firstName: 'Ada', lastName: 'Lovelace' } },
-    ok: { status: 201, description: 'Registered (and, without email verification, signed in)', schema: 'RegisterResponse' },
+    ok: { status: 201, description: 'Registered (and, without email verification, signed in: then with Cache-Control: no-store)', schema: 'RegisterResponse', headers: noStore(false) },
     errors: { 409: 'The username is taken (or, without email verification, the email)' },
     rateLimited: true,
   },
@@ -238,7 +259,7 @@ const SPECS: OpSpec[] = [
     description: 'Send one of `email`, `username` or `login` (either), and the password. The tokens are also set as httpOnly cookies. A wrong password and an unknown account get the same answer.',
     auth: 'public',
     body: { schema: loginSchema, example: { email: EXAMPLE_EMAIL, password: EXAMPLE_PASSWORD } },
-    ok: { status: 200, description: 'Signed in', schema: 'LoginResponse' },
+    ok: { status: 200, description: 'Signed in', schema: 'LoginResponse', headers: noStore() },
     errors: { 401: 'Wrong or unknown credentials (INVALID_CREDENTIALS)', 403: 'The email is not verified yet (EMAIL_NOT_VERIFIED), or the account is deactivated' },
     rateLimited: true,
     lockout: true,
@@ -250,10 +271,11 @@ const SPECS: OpSpec[] = [
       operationId: name === 'token' ? 'refreshTokens' : 'refreshTokensAlias',
       tag: 'Auth',
       summary: name === 'token' ? 'Refresh: a new token pair for a refresh token' : 'Refresh (alias of POST /api/auth/token)',
-      description: 'The refresh token comes from the body or the `refresh_token` cookie. It is spent: presenting it again after the grace window ends the whole session (reuse detection).',
+      description:
+        'The refresh token comes from the body or the `refresh_token` cookie. It is spent: presented again, it ends the whole session (reuse detection), unless it is the predecessor of the current token and comes back within REFRESH_GRACE_SECONDS (two tabs racing): that one is refused with REFRESH_TOKEN_ROTATED and the session lives on.',
       auth: 'refresh-token',
       body: { schema: refreshSchema, required: false },
-      ok: { status: 200, description: 'A new pair; the old refresh token is spent', schema: 'LoginResponse' },
+      ok: { status: 200, description: 'A new pair; the old refresh token is spent', schema: 'LoginResponse', headers: noStore() },
       errors: { 401: 'The refresh token is invalid, spent or its session ended (SESSION_REVOKED, REFRESH_TOKEN_ROTATED)', 422: 'No refresh token in the body or the cookie' },
       rateLimited: true,
     }),
@@ -309,7 +331,16 @@ const SPECS: OpSpec[] = [
   },
 
   // Profile
-  { method: 'get', path: '/api/profile', operationId: 'getProfile', tag: 'Profile', summary: 'The caller', auth: 'session', ok: { status: 200, description: 'The user', schema: 'User' } },
+  {
+    method: 'get',
+    path: '/api/profile',
+    operationId: 'getProfile',
+    tag: 'Profile',
+    summary: 'The caller',
+    description: 'With an API key: the key’s owner. Every change to the account needs the owner’s session.',
+    auth: 'session-or-key',
+    ok: { status: 200, description: 'The user', schema: 'User' },
+  },
   ...(['put', 'patch'] as const).map(
     (method): OpSpec => ({
       method,
@@ -335,7 +366,7 @@ const SPECS: OpSpec[] = [
     description: 'Answers a fresh token pair for this device (also as cookies); every other session ends and a notification is emailed.',
     auth: 'session',
     body: { schema: changePasswordSchema },
-    ok: { status: 200, description: 'Changed', schema: 'PasswordChanged' },
+    ok: { status: 200, description: 'Changed', schema: 'PasswordChanged', headers: noStore() },
     errors: { 400: 'The current password is wrong (WRONG_PASSWORD)' },
     lockout: true,
   },
@@ -358,8 +389,8 @@ const SPECS: OpSpec[] = [
     operationId: 'profileHistory',
     tag: 'Profile',
     summary: 'The audit trail of the caller',
-    description: 'Newest first by default. Password changes appear without values.',
-    auth: 'session',
+    description: 'Newest first by default. Password changes appear without values. With an API key: the trail of the key’s owner.',
+    auth: 'session-or-key',
     query: list(HISTORY_SORTS, historyFilters),
     ok: { status: 200, description: 'A page of changes', schema: 'HistoryPage' },
   },
@@ -500,10 +531,11 @@ const SPECS: OpSpec[] = [
     operationId: 'createApiKey',
     tag: 'API keys',
     summary: 'Create an API key',
-    description: 'The key is in the answer this once. It acts as the caller, limited to the given permissions (which the caller must hold), and can never manage keys, sessions, passwords or users.',
+    description:
+      'The key is in the answer this once. It acts as the caller, limited to its scopes and to the given permissions (which the caller must hold), and can never manage keys, sessions, passwords or users. `scopes` (default `["read"]`): `read` lets it make GET requests on the routes that take keys (content, authz checks, the owner’s profile and history); `write` lets it also change content, within the owner’s role, and includes `read`. `permissionIds` limit what authz checks count for it.',
     auth: 'session',
-    body: { schema: createApiKeySchema, example: { name: 'CI', permissionIds: [] } },
-    ok: { status: 201, description: 'Created', schema: 'ApiKeyCreated' },
+    body: { schema: createApiKeySchema, example: { name: 'CI', scopes: ['read'], permissionIds: [] } },
+    ok: { status: 201, description: 'Created', schema: 'ApiKeyCreated', headers: noStore() },
   },
   { method: 'get', path: '/api/api-keys', operationId: 'listApiKeys', tag: 'API keys', summary: "The caller's API keys", auth: 'session', query: list(API_KEY_SORTS, API_KEY_FILTERS), ok: { status: 200, description: 'A page of keys (expired ones included, marked)', schema: 'ApiKeyPage' } },
   { method: 'delete', path: '/api/api-keys/{id}', operationId: 'revokeApiKey', tag: 'API keys', summary: 'Revoke an API key', auth: 'session', ok: { status: 204, description: 'Revoked; it stops working at once' }, errors: { 404: "No such key of the caller's" } },
@@ -650,6 +682,7 @@ function errorsOf(spec: OpSpec): Map<number, string[]> {
   if (spec.auth === 'session' || spec.auth === 'session-or-key') {
     add(401, 'Not signed in, or the token is invalid, expired or revoked (UNAUTHENTICATED)');
     if (spec.auth === 'session') add(403, 'API keys cannot be used here');
+    if (spec.auth === 'session-or-key' && UNSAFE.has(spec.method)) add(403, 'An API key without the `write` scope');
   }
   if (spec.roles) add(403, `Needs the ${spec.roles.join(' or ')} role`);
   if (spec.rateLimited) {
@@ -668,12 +701,15 @@ function operationOf(spec: OpSpec): Operation {
   const responses: Record<string, Response> = {};
   for (const ok of Array.isArray(spec.ok) ? spec.ok : [spec.ok]) {
     const content = ok.content ?? (ok.schema ? { [ok.contentType ?? JSON_TYPE]: { schema: ref(ok.schema) } } : undefined);
-    responses[String(ok.status)] = { description: ok.description, ...(ok.headers ? { headers: ok.headers } : {}), ...(content ? { content } : {}) };
+    const headers = { ...ok.headers, ...(spec.rateLimited ? RATE_LIMIT_HEADERS : {}) };
+    responses[String(ok.status)] = { description: ok.description, ...(Object.keys(headers).length ? { headers } : {}), ...(content ? { content } : {}) };
   }
   for (const [status, why] of [...errorsOf(spec)].sort(([a], [b]) => a - b)) {
     if (responses[String(status)]) throw new Error(`${spec.operationId}: ${status} is both a success and an error`);
     const r = problem(why.join('; '));
-    if (status === 429) r.headers = { 'Retry-After': { description: 'Seconds until a new attempt may succeed', required: true, schema: { type: 'integer', minimum: 0 } } };
+    if (status === 429) {
+      r.headers = { 'Retry-After': { description: 'Seconds until a new attempt may succeed', required: true, schema: { type: 'integer', minimum: 0 } }, ...(spec.rateLimited ? RATE_LIMIT_HEADERS : {}) };
+    }
     if (status === 401 && spec.auth !== 'public') r.headers = { 'WWW-Authenticate': { description: '`Bearer`', schema: { type: 'string' } } };
     responses[String(status)] = r;
   }
@@ -700,9 +736,11 @@ function operationOf(spec: OpSpec): Operation {
 
 const DESCRIPTION = `An event-sourced identity and access API: sign-up with email verification, sign-in, rotating refresh tokens, device sessions, profiles with an audit trail, users and roles, a service catalogue with permissions, content, API keys and the audit log.
 
-**Authentication.** Send \`Authorization: Bearer <accessToken>\` (from \`POST /api/auth/login\`), or rely on the httpOnly \`access_token\` cookie that sign-in sets (a cookie-authenticated change must come from a trusted origin). Where stated, an \`X-API-Key\` header works too: it acts as its owner, limited to its permissions.
+**Authentication.** Send \`Authorization: Bearer <accessToken>\` (from \`POST /api/auth/login\`), or rely on the httpOnly \`access_token\` cookie that sign-in sets (a cookie-authenticated change must come from a trusted origin). Where stated, an \`X-API-Key\` header works too: it acts as its owner, limited to its scopes (\`read\` by default; \`write\` to change content) and its permissions.
 
 **Errors** are RFC 9457 problem details (\`application/problem+json\`) with a stable \`code\`; a validation failure lists every failing field in \`errors\`. An unknown path is a 404 and a method a path does not take is a 405 (with \`Allow\`), both as problem details.
+
+**Rate limits.** Routes limited per client (sign-in, sign-up, refresh, and those that send email) state their limits on every answer with the IETF \`RateLimit-Policy\` and \`RateLimit\` fields (draft-ietf-httpapi-ratelimit-headers), so a client can slow down before it is refused; a 429 adds \`Retry-After\`. Answers that carry tokens or a new API key send \`Cache-Control: no-store\`.
 
 **Lists** take \`page\` (1-based), \`limit\` (default 20, at most 100) and \`sort\` (a documented field, \`-field\` for descending), and answer \`{ data, meta: { page, limit, total, totalPages } }\`.`;
 

@@ -2,12 +2,14 @@ import Router from '@koa/router';
 import * as yup from 'yup';
 import { createApiKey, revokeApiKey } from '../../commands/api-key/api-keys';
 import { DomainError } from '../../commands/errors';
+import { API_KEY_SCOPES, ApiKeyScope } from '../../events/api-key';
 import { UserId } from '../../events/user';
 import { ApiKeyRow, liveApiKeysOf, presentApiKey } from '../../projections/api-keys';
 import { authenticate, requireSession } from '../auth';
 import { paginate, parseList } from '../list';
 import { AppState, caughtUp, HttpServices } from '../types';
 import { bodyOf, validate } from '../validate';
+import { noStore } from '../token-response';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_PERMISSIONS = 100;
@@ -21,6 +23,13 @@ export const createApiKeySchema = yup.object({
     .array(yup.string().trim().lowercase().matches(UUID, '${path} must be a UUID').required())
     .max(MAX_PERMISSIONS, `\${path} must have at most ${MAX_PERMISSIONS} items`)
     .default([]),
+  // Least privilege by default, like GitHub's fine-grained tokens and Stripe's restricted keys:
+  // a key that should change anything says so.
+  scopes: yup
+    .array(yup.string().oneOf(API_KEY_SCOPES, `\${path} must be one of ${API_KEY_SCOPES.join(', ')}`).required())
+    .min(1, `\${path} must list ${API_KEY_SCOPES.join(', ')} or both`)
+    .max(API_KEY_SCOPES.length, `\${path} must have at most ${API_KEY_SCOPES.length} items`)
+    .default((): ApiKeyScope[] => ['read']),
   expiresAt: yup
     .string()
     .datetime({ allowOffset: true, message: '${path} must be an ISO 8601 date-time' })
@@ -46,12 +55,15 @@ export function apiKeysRouter(svc: HttpServices): Router<AppState> {
       {
         name: b.name,
         permissionIds: b.permissionIds,
+        scopes: b.scopes,
         expiresAt: b.expiresAt ? new Date(b.expiresAt).toISOString() : null,
       },
       ctx.state.meta,
     );
     await caughtUp(svc, created.position);
     const { position: _p, ...shown } = created;
+    // The key itself is in this answer, the only time it exists outside the caller's hands.
+    noStore(ctx);
     ctx.status = 201;
     ctx.body = shown;
   });

@@ -21,31 +21,11 @@ import { perIp } from '../rate-limit';
 import { emailOnlySchema, loginSchema, refreshSchema, registerSchema, resetPasswordSchema, tokenEmailSchema } from '../schemas';
 import { AppState, caughtUp, Ctx, HttpServices } from '../types';
 import { bodyOf, validate } from '../validate';
+import { tokensFor } from '../token-response';
 
 const REGISTERED_MESSAGE = 'Registered. Please check your email to verify your account.';
 
 const uuidParam = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function setAuthCookies(svc: HttpServices, ctx: Ctx, s: SignedIn): void {
-  const secure = svc.config.env === 'production';
-  // TLS usually ends at a proxy in front: mark the cookies Secure even when this hop is plain HTTP
-  // (the cookies library would otherwise refuse to set them and the login would fail).
-  if (secure) ctx.cookies.secure = true;
-  ctx.cookies.set('access_token', s.tokens.accessToken, {
-    httpOnly: true,
-    secure,
-    sameSite: 'lax',
-    path: '/',
-    maxAge: s.tokens.expiresIn * 1000,
-  });
-  ctx.cookies.set('refresh_token', s.tokens.refreshToken, {
-    httpOnly: true,
-    secure,
-    sameSite: 'strict',
-    path: '/api/auth',
-    maxAge: svc.config.session.absoluteTtlSeconds * 1000,
-  });
-}
 
 const clearAuthCookies = (ctx: Ctx): void => {
   ctx.cookies.set('access_token', null, { path: '/' });
@@ -56,9 +36,9 @@ const clearAuthCookies = (ctx: Ctx): void => {
 async function signedInBody(svc: HttpServices, ctx: Ctx, s: SignedIn) {
   // A sign-in or refresh touches the user's and the session's streams only.
   await caughtUp(svc, s.position, ['users', 'sessions']);
-  setAuthCookies(svc, ctx, s);
+  const tokens = tokensFor(svc, ctx, s);
   const user = await svc.users.get(s.userId);
-  return { ...s.tokens, user: user ? presentUser(user) : null };
+  return { ...tokens, user: user ? presentUser(user) : null };
 }
 
 const identifierOf = (b: { email?: string; username?: string; login?: string }): LoginIdentifier => {

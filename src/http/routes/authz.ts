@@ -14,7 +14,7 @@ export const checkSchema = yup.object({ service: text().min(1).max(200).required
  */
 export function authzRouter(svc: HttpServices): Router<AppState> {
   const r = new Router<AppState>({ prefix: '/api/authz' });
-  r.use(authenticate(svc, { apiKeys: true }));
+  r.use(authenticate(svc, { apiKeys: 'read' }));
 
   /** `service` is an id or a name (case-insensitive); an unknown service is simply not allowed. */
   r.get('/check', async (ctx) => {

@@ -61,7 +61,7 @@ const likeEscaped = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`)
 /** Content CRUD (the RBAC seed): every signed-in role reads; admins and editors write; soft delete. */
 export function contentRouter(svc: HttpServices): Router<AppState> {
   const r = new Router<AppState>({ prefix: '/api/content' });
-  r.use(authenticate(svc, { apiKeys: true }));
+  r.use(authenticate(svc, { apiKeys: 'write' }));
 
   const present = async (id: string): Promise<PresentedContent> => {
     const c = await findLiveContent(svc.knex, id);

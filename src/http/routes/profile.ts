@@ -5,12 +5,12 @@ import { changePassword, deactivateSelf, updateProfile } from '../../commands/us
 import { UserId } from '../../events/user';
 import { HistoryRow } from '../../projections/profile-history';
 import { presentUser } from '../../projections/users';
-import { authenticate, requireSession } from '../auth';
+import { authenticate, requirePrincipal, requireSession } from '../auth';
 import { paginate, parseList } from '../list';
 import { changePasswordSchema, deactivateSchema, profileUpdateSchema } from '../schemas';
 import { AppState, caughtUp, Ctx, HttpServices } from '../types';
 import { bodyOf, validate } from '../validate';
-import { setAuthCookies } from './auth';
+import { tokensFor } from '../token-response';
 
 /** Fields a user may not set on themselves; sending one is a 422, not a silent no-op. */
 const PROTECTED = ['role', 'emailVerified', 'isDeleted', 'id', 'password', 'createdAt', 'updatedAt', 'createdBy', 'updatedBy', 'lastLoginAt'];
@@ -43,10 +43,11 @@ export const historyPage = (svc: HttpServices, userId: string, query: unknown) =
 
 export function profileRouter(svc: HttpServices): Router<AppState> {
   const r = new Router<AppState>({ prefix: '/api/profile' });
-  r.use(authenticate(svc));
+  // A key may read its owner's account; every change to it needs the owner's session.
+  r.use(authenticate(svc, { apiKeys: 'read' }));
 
   const current = async (ctx: Ctx) => {
-    const user = await svc.users.get(requireSession(ctx).sub);
+    const user = await svc.users.get(requirePrincipal(ctx).sub);
     if (!user || user.is_deleted) throw new DomainError('UNAUTHENTICATED', 'Authentication required');
     return user;
   };
@@ -99,8 +100,7 @@ export function profileRouter(svc: HttpServices): Router<AppState> {
     const a = requireSession(ctx);
     const s = await changePassword(svc.cmd, { userId: a.sub as UserId, sessionId: a.sid, currentPassword: b.currentPassword, newPassword: b.newPassword }, ctx.state.meta);
     await caughtUp(svc, s.position);
-    setAuthCookies(svc, ctx, s);
-    ctx.body = { message: 'Password updated. Other sessions were signed out.', ...s.tokens };
+    ctx.body = { message: 'Password updated. Other sessions were signed out.', ...tokensFor(svc, ctx, s) };
   });
 
   r.delete('/', async (ctx) => {
@@ -113,7 +113,7 @@ export function profileRouter(svc: HttpServices): Router<AppState> {
   });
 
   r.get('/history', async (ctx) => {
-    ctx.body = await historyPage(svc, requireSession(ctx).sub, ctx.query);
+    ctx.body = await historyPage(svc, requirePrincipal(ctx).sub, ctx.query);
   });
 
   return r;
