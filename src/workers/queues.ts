@@ -10,6 +10,7 @@ export type EmailKind =
   | 'password-changed'
   | 'email-change-new'
   | 'email-change-old'
+  | 'email-in-use'
   | 'account-deactivated';
 
 /** No secrets in job data either: the processor derives a link's token from `tokenId`. */
@@ -18,6 +19,8 @@ export interface EmailJob {
   to: string;
   name: string | null;
   tokenId?: string;
+  /** The account a change-of-email link confirms for (the link names it). */
+  userId?: string;
   newEmail?: string;
   expiresAt?: string;
 }
