@@ -204,7 +204,7 @@ const SPECS: OpSpec[] = [
     auth: 'public',
     query: tokenEmailSchema,
     ok: { status: 200, description: 'Verified', schema: 'Message' },
-    errors: { 400: 'The link is invalid, spent or expired (INVALID_TOKEN)' },
+    errors: { 400: 'The link is invalid, spent or expired (INVALID_TOKEN)', 409: 'A change of email confirmed for an address that another account took since it was asked for (CONFLICT)' },
   },
   {
     method: 'post',
@@ -215,7 +215,7 @@ const SPECS: OpSpec[] = [
     auth: 'public',
     body: { schema: tokenEmailSchema },
     ok: { status: 200, description: 'Verified', schema: 'Message' },
-    errors: { 400: 'The token is invalid, spent or expired (INVALID_TOKEN)' },
+    errors: { 400: 'The token is invalid, spent or expired (INVALID_TOKEN)', 409: 'A change of email confirmed for an address that another account took since it was asked for (CONFLICT)' },
   },
   {
     method: 'post',
@@ -305,7 +305,7 @@ const SPECS: OpSpec[] = [
     auth: 'public',
     body: { schema: resetPasswordSchema },
     ok: { status: 200, description: 'Password reset', schema: 'Message' },
-    errors: { 400: 'The token is invalid, spent or expired (INVALID_TOKEN)' },
+    errors: { 400: 'The token is invalid, spent or expired (INVALID_TOKEN)', 409: 'A change of email confirmed for an address that another account took since it was asked for (CONFLICT)' },
   },
 
   // Profile
