@@ -119,6 +119,14 @@ describe('user decider', () => {
       given([unverified(), deactivated()]).when(request).then([]);
       given([]).when(request).then([]);
     });
+
+    it('records a retried request once, and never an older link over a newer one (jobs run again, and out of order)', () => {
+      const sent = given([unverified()]).when(request).then([verificationRequested(t)]);
+      given(sent).when(request).then([]);
+      const newer = token('newer', 48 * 60);
+      given([...sent, verificationRequested(newer)]).when(request).then([]);
+      given(sent).when({ type: 'RequestEmailVerification', token: newer }).then([verificationRequested(newer)]);
+    });
   });
 
   describe('VerifyEmail', () => {
@@ -318,6 +326,19 @@ describe('user decider', () => {
     it('records nothing for an unknown or deactivated account', () => {
       given([]).when({ type: 'RequestPasswordReset', token: t }).then([]);
       given([registered(), deactivated()]).when({ type: 'RequestPasswordReset', token: t }).then([]);
+    });
+
+    it('records a retried request once, never an older link over a newer one, and never brings a used link back', () => {
+      const asked = given([registered()]).when({ type: 'RequestPasswordReset', token: t }).then([resetRequested(t)]);
+      given(asked).when({ type: 'RequestPasswordReset', token: t }).then([]);
+      const newer = token('reset-2', 40);
+      given([...asked, resetRequested(newer)]).when({ type: 'RequestPasswordReset', token: t }).then([]);
+      // The link was used; the job that recorded it runs again (its acknowledgement was lost): nothing.
+      const used = given(asked).when(resetPassword(t)).then([{ type: 'PasswordReset', data: { passwordHash: 'hash-reset', at: at(20), endedSessionIds: [] } }]);
+      given(used).when({ type: 'RequestPasswordReset', token: t }).then([]);
+      given(used).when(resetPassword(t, 21)).then('INVALID_TOKEN');
+      // A new request afterwards is recorded as usual.
+      given(used).when({ type: 'RequestPasswordReset', token: newer }).then([resetRequested(newer)]);
     });
   });
 

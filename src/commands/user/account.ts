@@ -8,8 +8,8 @@ import { claimValue, ownerOf, releaseValue, writeRenaming } from '../claims';
 import { checkPassword, rotateSession, SignedIn, throttleKeyOf } from '../session/sessions';
 import { CheckedPassword, EmailChange, userDecider, UserState } from './decider';
 import { normaliseEmail, normaliseUsername } from '../../events/claim';
-import { Role, SessionId, userStream, UserId } from '../../events/user';
-import { Position, WrongExpectedVersionError } from '../../eventstore/types';
+import { OneTimeToken, Role, SessionId, userStream, UserId } from '../../events/user';
+import { EventStore, Position, WrongExpectedVersionError } from '../../eventstore/types';
 
 export interface RegisterInput {
   email: string;
@@ -22,20 +22,20 @@ export interface RegisterInput {
   role?: Role;
   /** Accounts created by an operator (admin bootstrap) start verified. */
   verified?: boolean;
-  /** False when the address got its share of email: an existing owner is then not told (the answer is the same). */
-  notifyIfExisting?: boolean;
 }
 
 export type Registered =
   | { outcome: 'created'; userId: UserId; position: Position | null }
-  | { outcome: 'existing'; position: Position | null };
+  /** The address has an account (`ownerId`): the caller tells its owner, off the request (noteRegistrationAttempt). */
+  | { outcome: 'existing'; ownerId: string };
 
 const nowIso = (ctx: CommandContext): string => ctx.clock().toISOString();
 
 /**
  * Sign-up. The email is claimed first (its claim stream appended with no_stream), so of any
- * number of racing registrations exactly one creates an account; the owner of an address that
- * is already registered gets an email instead, and the caller cannot tell the difference.
+ * number of racing registrations exactly one creates an account. For an address that is
+ * already registered nothing is written here: the caller queues the notice to its owner, so
+ * that neither the answer nor the work done before it tells the two apart.
  */
 export async function registerUser(ctx: CommandContext, input: RegisterInput, meta: RequestMeta): Promise<Registered> {
   const email = normaliseEmail(input.email);
@@ -45,17 +45,7 @@ export async function registerUser(ctx: CommandContext, input: RegisterInput, me
   const now = ctx.clock();
 
   const emailClaim = await claimValue(ctx.store, 'email', email, userId, meta, now);
-  if (!emailClaim.ok) {
-    if (input.notifyIfExisting === false) return { outcome: 'existing', position: null };
-    try {
-      const noted = await handle(ctx.store, userStream(emailClaim.ownerId), userDecider, { type: 'NoteRegistrationAttempt', email, now: now.toISOString() }, meta);
-      return { outcome: 'existing', position: noted.position };
-    } catch (err) {
-      // Heavy contention on the owner's stream means a notice is being recorded already.
-      if (err instanceof WrongExpectedVersionError) return { outcome: 'existing', position: null };
-      throw err;
-    }
-  }
+  if (!emailClaim.ok) return { outcome: 'existing', ownerId: emailClaim.ownerId };
   const usernameKey = username === null ? null : normaliseUsername(username);
   if (usernameKey !== null && !(await claimValue(ctx.store, 'username', usernameKey, userId, meta, now)).ok) {
     await releaseValue(ctx.store, 'email', email, userId, meta, now);
@@ -81,6 +71,8 @@ export async function registerUser(ctx: CommandContext, input: RegisterInput, me
         now: now.toISOString(),
       },
       { ...meta, actorId: meta.actorId ?? userId },
+      // A stream named by a fresh random id: nothing to read.
+      { state: userDecider.initialState(), revision: -1n },
     );
     return { outcome: 'created', userId, position: r.position };
   } catch (err) {
@@ -128,19 +120,29 @@ const emailTaken = (): never => {
   throw new DomainError('CONFLICT', 'That email address belongs to another account now', [{ path: 'email', message: 'email is already in use' }]);
 };
 
-/** Sends a new verification link (the older one stops working). Silent for unknown addresses. */
-export async function resendVerification(ctx: CommandContext, rawEmail: string, meta: RequestMeta): Promise<void> {
-  const owner = await ownerOf(ctx.store, 'email', normaliseEmail(rawEmail));
-  if (!owner) return;
-  const token = newOneTimeToken(ctx.config.tokenSecret, 'verify-email', ctx.config.verificationTtlSeconds, ctx.clock());
-  await handle(ctx.store, userStream(owner), userDecider, { type: 'RequestEmailVerification', token }, { ...meta, actorId: owner });
+/**
+ * Notes a sign-up attempt on an existing account (its owner is told by email, at most once per
+ * quiet period). Runs in the worker (AccountJob): queued by the request, like the new account's work.
+ */
+export async function noteRegistrationAttempt(store: EventStore, ownerId: string, email: string, at: string, meta: RequestMeta): Promise<void> {
+  try {
+    await handle(store, userStream(ownerId), userDecider, { type: 'NoteRegistrationAttempt', email, now: at }, meta);
+  } catch (err) {
+    // Heavy contention on the owner's stream means a notice is being recorded already.
+    if (!(err instanceof WrongExpectedVersionError)) throw err;
+  }
 }
 
-export async function requestPasswordReset(ctx: CommandContext, rawEmail: string, meta: RequestMeta): Promise<void> {
-  const owner = await ownerOf(ctx.store, 'email', normaliseEmail(rawEmail));
-  if (!owner) return;
-  const token = newOneTimeToken(ctx.config.tokenSecret, 'reset-password', ctx.config.resetTtlSeconds, ctx.clock());
-  await handle(ctx.store, userStream(owner), userDecider, { type: 'RequestPasswordReset', token }, { ...meta, actorId: owner });
+/** Sends a new verification link (the older one stops working); nothing for an unknown address. Runs in the worker (AccountJob). */
+export async function resendVerification(store: EventStore, email: string, token: OneTimeToken, meta: RequestMeta): Promise<void> {
+  const owner = await ownerOf(store, 'email', normaliseEmail(email));
+  if (owner) await handle(store, userStream(owner), userDecider, { type: 'RequestEmailVerification', token }, { ...meta, actorId: owner });
+}
+
+/** Sends a reset link; nothing for an unknown address. Runs in the worker (AccountJob). */
+export async function requestPasswordReset(store: EventStore, email: string, token: OneTimeToken, meta: RequestMeta): Promise<void> {
+  const owner = await ownerOf(store, 'email', normaliseEmail(email));
+  if (owner) await handle(store, userStream(owner), userDecider, { type: 'RequestPasswordReset', token }, { ...meta, actorId: owner });
 }
 
 /** Sets a new password from a reset link and ends every session of the user. */

@@ -18,6 +18,8 @@ export interface UserState {
   /** The newest verification link; an older one stops working when a newer one is sent. */
   verification: { email: string; tokenHash: string; expiresAt: string } | null;
   reset: { tokenHash: string; expiresAt: string } | null;
+  /** Expiry of the newest reset link ever recorded (kept after it is used): an older or the same request again is a retried or late job. */
+  lastResetExpiresAt: string | null;
   sessions: { id: SessionId; startedAt: string }[];
   /** Sessions started before this instant are over (password change, reset, deactivation, role change). */
   sessionsValidAfter: string | null;
@@ -41,6 +43,7 @@ export const initialUserState = (): UserState => ({
   deactivated: false,
   verification: null,
   reset: null,
+  lastResetExpiresAt: null,
   sessions: [],
   sessionsValidAfter: null,
   lastRegistrationAttemptAt: null,
@@ -90,7 +93,7 @@ export function evolveUser(s: UserState, e: UserEvent): UserState {
         sessions: s.sessions.filter((x) => x.id === e.data.keepSessionId),
       };
     case 'PasswordResetRequested':
-      return { ...s, reset: { tokenHash: e.data.tokenHash, expiresAt: e.data.expiresAt } };
+      return { ...s, reset: { tokenHash: e.data.tokenHash, expiresAt: e.data.expiresAt }, lastResetExpiresAt: e.data.expiresAt };
     case 'PasswordReset':
       return { ...s, passwordHash: e.data.passwordHash, reset: null, sessions: [], sessionsValidAfter: e.data.at };
     case 'ProfileUpdated': {
@@ -197,6 +200,9 @@ const requireActive = (s: UserState): void => {
 
 const expired = (expiresAt: string, now: string): boolean => Date.parse(expiresAt) <= Date.parse(now);
 
+/** Links of one kind have one lifetime: a later expiry is a later request. */
+const notNewer = (token: OneTimeToken, newestExpiresAt: string | null): boolean => newestExpiresAt !== null && Date.parse(token.expiresAt) <= Date.parse(newestExpiresAt);
+
 /** JSON with object keys sorted, so `{a,b}` and `{b,a}` compare equal. */
 const canonical = (v: unknown): string =>
   v === null || typeof v !== 'object'
@@ -239,7 +245,8 @@ export function decideUser(c: UserCommand, s: UserState): UserEvent[] {
     }
     case 'RequestEmailVerification':
       // Nothing to send for a verified or deactivated account; the caller answers alike anyway.
-      if (!s.exists || s.deactivated || s.emailVerified) return [];
+      // A link no newer than the current one comes from a retried or late job: recorded once, never over a newer one.
+      if (!s.exists || s.deactivated || s.emailVerified || notNewer(c.token, s.verification?.expiresAt ?? null)) return [];
       return [{ type: 'EmailVerificationRequested', data: { email: s.email, ...c.token, purpose: 'registration' } }];
     case 'VerifyEmail': {
       const v = s.verification;
@@ -284,7 +291,8 @@ export function decideUser(c: UserCommand, s: UserState): UserEvent[] {
         },
       ];
     case 'RequestPasswordReset':
-      if (!s.exists || s.deactivated) return [];
+      // As above; compared with the newest link ever recorded, so a used one cannot come back.
+      if (!s.exists || s.deactivated || notNewer(c.token, s.lastResetExpiresAt)) return [];
       return [{ type: 'PasswordResetRequested', data: { email: s.email, ...c.token } }];
     case 'ResetPassword': {
       const r = s.reset;
