@@ -16,8 +16,15 @@ const SAMPLES: Record<EmailKind, Omit<EmailJob, 'kind'>> = {
   'already-registered': { to: 'ada@example.com', name: 'Ada' },
   'reset-password': { to: 'ada@example.com', name: 'Ada', tokenId: '00000000-0000-4000-8000-000000000002', expiresAt: new Date(Date.now() + 30 * 60e3).toISOString() },
   'password-changed': { to: 'ada@example.com', name: 'Ada' },
-  'email-change-new': { to: 'ada@new.example.com', name: 'Ada', tokenId: '00000000-0000-4000-8000-000000000003', expiresAt: new Date(Date.now() + 24 * 3600e3).toISOString() },
+  'email-change-new': {
+    to: 'ada@new.example.com',
+    name: 'Ada',
+    tokenId: '00000000-0000-4000-8000-000000000003',
+    userId: '00000000-0000-4000-8000-00000000000a',
+    expiresAt: new Date(Date.now() + 24 * 3600e3).toISOString(),
+  },
   'email-change-old': { to: 'ada@example.com', name: 'Ada', newEmail: 'ada@new.example.com' },
+  'email-in-use': { to: 'grace@example.com', name: 'Grace' },
   'account-deactivated': { to: 'ada@example.com', name: 'Ada' },
 };
 

@@ -1,19 +1,41 @@
-import { ClaimEvent, ClaimKind, claimStream } from '../events/claim';
+import { ClaimEvent, ClaimKind, claimStream, normaliseCatalogueName, normaliseUsername } from '../events/claim';
 import { EventMetadata, EventStore, Expected, Position, WrongExpectedVersionError } from '../eventstore/types';
-import { asDomainEvent } from './handle';
+import { asDomainEvent, load } from './handle';
 import { userStream } from '../events/user';
 import { serviceStream } from '../events/service';
 import { permissionStream } from '../events/permission';
+import { userDecider } from './user/decider';
+import { isLive, serviceDecider } from './service/decider';
+import { isLivePermission, permissionDecider } from './permission/decider';
 
-/** A claim left by a registration that crashed before its user stream was written. */
-const STALE_CLAIM_MS = 60_000;
+/**
+ * How long a claim is honoured when its owner's stream does not hold the value: the bound on
+ * what a write that never happened (a crash between the claim and the owner's append, a
+ * release that failed) keeps blocked. Past it, the next claim of the value takes it over. It
+ * must be well above the time between a claim and its owner's append in a live request
+ * (milliseconds; a request gives up long before a minute), or a slow request could lose the
+ * value it is about to use.
+ */
+export const ORPHAN_CLAIM_SECONDS = 60;
 
-/** The stream whose existence shows that a claim was followed through by its owner. */
-const OWNER_STREAM: Record<ClaimKind, (ownerId: string) => string> = {
-  email: userStream,
-  username: userStream,
-  serviceName: serviceStream,
-  permissionName: permissionStream,
+/** Whether the owner's own stream (the source of truth) holds the value the claim is for. */
+const HOLDS: Record<ClaimKind, (store: EventStore, ownerId: string, value: string) => Promise<boolean>> = {
+  email: async (store, id, value) => {
+    const { state } = await load(store, userStream(id), userDecider);
+    return state.exists && state.email === value;
+  },
+  username: async (store, id, value) => {
+    const { state } = await load(store, userStream(id), userDecider);
+    return state.exists && state.username !== null && normaliseUsername(state.username) === value;
+  },
+  serviceName: async (store, id, value) => {
+    const { state } = await load(store, serviceStream(id), serviceDecider);
+    return isLive(state) && normaliseCatalogueName(state.name) === value;
+  },
+  permissionName: async (store, id, value) => {
+    const { state } = await load(store, permissionStream(id), permissionDecider);
+    return isLivePermission(state) && normaliseCatalogueName(state.name) === value;
+  },
 };
 
 interface ClaimState {
@@ -31,11 +53,6 @@ async function readClaim(store: EventStore, stream: string): Promise<ClaimState>
     s.revision = r.revision;
   }
   return s;
-}
-
-async function streamExists(store: EventStore, stream: string): Promise<boolean> {
-  for await (const _ of store.read(stream)) return true;
-  return false;
 }
 
 /** Who holds a value (email, username), from the claim stream alone. */
@@ -65,11 +82,11 @@ export async function claimValue(
     if (s.owner === userId) return { ok: true, position: null };
     const events: ClaimEvent[] = [];
     if (s.owner !== null) {
-      const stale =
+      const orphaned =
         s.claimedAt !== null &&
-        now.getTime() - Date.parse(s.claimedAt) > STALE_CLAIM_MS &&
-        !(await streamExists(store, OWNER_STREAM[kind](s.owner)));
-      if (!stale) return { ok: false, ownerId: s.owner };
+        now.getTime() - Date.parse(s.claimedAt) > ORPHAN_CLAIM_SECONDS * 1000 &&
+        !(await HOLDS[kind](store, s.owner, normalised));
+      if (!orphaned) return { ok: false, ownerId: s.owner };
       events.push({ type: 'ValueReleased', data: { kind, userId: s.owner, at: now.toISOString() } });
     }
     events.push({ type: 'ValueClaimed', data: { kind, userId, at: now.toISOString() } });

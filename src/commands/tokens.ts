@@ -31,3 +31,14 @@ export const safeEqual = (a: string, b: string): boolean => {
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
 };
+
+/**
+ * A change-of-email link carries `<userId>.<token>`: the new address is claimed only when the
+ * link is followed, so until then the link itself is what leads to the account.
+ */
+export const accountLinkToken = (userId: string, token: string): string => `${userId}.${token}`;
+
+export const parseAccountLinkToken = (value: string): { userId: string; token: string } | null => {
+  const m = /^([0-9a-f-]{36})\.([A-Za-z0-9_-]{43})$/.exec(value);
+  return m ? { userId: m[1], token: m[2] } : null;
+};

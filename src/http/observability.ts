@@ -54,7 +54,7 @@ export const QUEUES_PATH = '/admin/queues';
 export function queuesDashboard(svc: HttpServices): Middleware<AppState> {
   const adapter = new KoaAdapter();
   adapter.setBasePath(QUEUES_PATH);
-  createBullBoard({ queues: [new BullMQAdapter(svc.queues.email), new BullMQAdapter(svc.queues.sessions)], serverAdapter: adapter });
+  createBullBoard({ queues: svc.queues.all.map((q) => new BullMQAdapter(q)), serverAdapter: adapter });
   const board = adapter.registerPlugin() as unknown as Middleware<AppState>;
   const auth = authenticate(svc);
   const admin = requireRole('admin');

@@ -16,6 +16,13 @@ export interface AccessClaims {
 }
 
 const TYP = 'at+jwt';
+
+const isInstant = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isText = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+
+/** The claims every access token of ours carries (sign() writes them all). */
+const hasRequiredClaims = (p: JwtPayload): boolean =>
+  isText(p.sub) && isText(p.sid) && isText(p.jti) && typeof p.role === 'string' && typeof p.sv === 'number' && isInstant(p.exp) && isInstant(p.iat);
 /** Verified tokens kept per process (a few MB at most). */
 const VERIFIED_KEPT = 20_000;
 
@@ -77,7 +84,9 @@ export class AccessTokens {
       });
       if (decoded.header.typ !== TYP) return null;
       const p = decoded.payload as JwtPayload;
-      if (typeof p.sub !== 'string' || typeof p.sid !== 'string' || typeof p.sv !== 'number' || typeof p.role !== 'string') return null;
+      // jsonwebtoken checks exp only when it is there: a token without it would never expire
+      // (and code that reads `exp` would trip on it). Every claim ours carry is required.
+      if (!hasRequiredClaims(p)) return null;
       return p as unknown as AccessClaims;
     } catch {
       return null;

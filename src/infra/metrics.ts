@@ -86,7 +86,7 @@ export class Metrics {
       labelNames: ['queue', 'state'] as const,
       registers: [this.registry],
       collect: async () => {
-        for (const q of [queues.email, queues.sessions]) {
+        for (const q of queues.all) {
           const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed').catch(() => null);
           if (counts) for (const [state, n] of Object.entries(counts)) jobs.set({ queue: q.name, state }, n);
         }

@@ -9,7 +9,8 @@ import { SessionEndReason } from '../events/user';
 import { RevocationList } from '../infra/revocations';
 import { renderEmail, TemplateContext } from './emails/templates';
 import { Mailer } from './mailer';
-import { connectionOf, EMAIL_QUEUE, EmailJob, QueueSettings, RevokeSessionsJob, SESSIONS_QUEUE } from './queues';
+import { noteRegistrationAttempt, requestPasswordReset, resendVerification } from '../commands/user/account';
+import { AccountJob, ACCOUNT_QUEUE, connectionOf, EMAIL_QUEUE, EmailJob, QueueSettings, RevokeSessionsJob, SESSIONS_QUEUE } from './queues';
 
 export interface ProcessorDeps {
   settings: QueueSettings;
@@ -33,7 +34,7 @@ const reasonOf = (r: string): SessionEndReason =>
     } as Record<string, SessionEndReason>
   )[r] ?? (r as SessionEndReason);
 
-/** Starts the email and session-revocation workers. Both are idempotent per job id. */
+/** Starts the email, session-revocation and account-request workers. Each is idempotent per job. */
 export function startProcessors(d: ProcessorDeps): Worker[] {
   const common = { connection: connectionOf(d.settings.redisUrl), prefix: d.settings.prefix, concurrency: d.concurrency ?? 4 };
 
@@ -69,9 +70,26 @@ export function startProcessors(d: ProcessorDeps): Worker[] {
     common,
   );
 
-  for (const w of [email, sessions]) {
+  const account = new Worker<AccountJob>(
+    ACCOUNT_QUEUE,
+    async (job: Job<AccountJob>) => {
+      const j = job.data;
+      // A retried job decides again on the stream: what it recorded the first time, it does not record twice.
+      switch (j.kind) {
+        case 'registration-attempt':
+          return noteRegistrationAttempt(d.store, j.userId, j.email, j.at, j.meta);
+        case 'reset-password':
+          return requestPasswordReset(d.store, j.email, j.token, j.meta);
+        case 'resend-verification':
+          return resendVerification(d.store, j.email, j.token, j.meta);
+      }
+    },
+    common,
+  );
+
+  for (const w of [email, sessions, account]) {
     w.on('failed', (job, err) => d.log.warn({ err, jobId: job?.id, queue: w.name, attempts: job?.attemptsMade }, 'job failed'));
     w.on('error', (err) => d.log.error({ err, queue: w.name }, 'worker error'));
   }
-  return [email, sessions];
+  return [email, sessions, account];
 }

@@ -1,7 +1,10 @@
 import { JobsOptions, Queue } from 'bullmq';
+import type { RequestMeta } from '../commands/context';
+import type { OneTimeToken } from '../events/user';
 
 export const EMAIL_QUEUE = 'email';
 export const SESSIONS_QUEUE = 'sessions';
+export const ACCOUNT_QUEUE = 'account';
 
 export type EmailKind =
   | 'verify-email'
@@ -10,6 +13,7 @@ export type EmailKind =
   | 'password-changed'
   | 'email-change-new'
   | 'email-change-old'
+  | 'email-in-use'
   | 'account-deactivated';
 
 /** No secrets in job data either: the processor derives a link's token from `tokenId`. */
@@ -18,9 +22,22 @@ export interface EmailJob {
   to: string;
   name: string | null;
   tokenId?: string;
+  /** The account a change-of-email link confirms for (the link names it). */
+  userId?: string;
   newEmail?: string;
   expiresAt?: string;
 }
+
+/**
+ * Requests answered the same whatever the address, whose work depends on it: the route queues
+ * one job, the same for a registered and an unknown address, and the worker looks the address
+ * up (so neither the answer nor its timing tells which it was). Tokens come made (only their id
+ * and hash), so a retried job records nothing twice.
+ */
+export type AccountJob =
+  | { kind: 'registration-attempt'; userId: string; email: string; at: string; meta: RequestMeta }
+  | { kind: 'reset-password'; email: string; token: OneTimeToken; meta: RequestMeta }
+  | { kind: 'resend-verification'; email: string; token: OneTimeToken; meta: RequestMeta };
 
 export interface RevokeSessionsJob {
   userId: string;
@@ -49,14 +66,21 @@ export const defaultJobOptions = (s: QueueSettings): JobsOptions => ({
 export class Queues {
   readonly email: Queue<EmailJob>;
   readonly sessions: Queue<RevokeSessionsJob>;
+  readonly account: Queue<AccountJob>;
 
   constructor(readonly settings: QueueSettings) {
     const opts = { connection: connectionOf(settings.redisUrl), prefix: settings.prefix, defaultJobOptions: defaultJobOptions(settings) };
     this.email = new Queue<EmailJob>(EMAIL_QUEUE, opts);
     this.sessions = new Queue<RevokeSessionsJob>(SESSIONS_QUEUE, opts);
+    this.account = new Queue<AccountJob>(ACCOUNT_QUEUE, opts);
+  }
+
+  /** Every queue, for dashboards and metrics. */
+  get all(): Queue[] {
+    return [this.email, this.sessions, this.account];
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.email.close(), this.sessions.close()]);
+    await Promise.all(this.all.map((q) => q.close()));
   }
 }

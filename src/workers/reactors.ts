@@ -2,7 +2,8 @@ import { RecordedEvent } from '../eventstore/types';
 import { EventStore } from '../eventstore/types';
 import { asDomainEvent, load } from '../commands/handle';
 import { userDecider } from '../commands/user/decider';
-import { UserEvent } from '../events/user';
+import { ownerOf } from '../commands/claims';
+import { UserEvent, userStream } from '../events/user';
 import { Reactor } from '../projections/projection';
 import { EmailJob, Queues, RevokeSessionsJob } from './queues';
 
@@ -51,7 +52,15 @@ export function emailReactor(queues: Queues, store: EventStore): Reactor {
         }
         case 'EmailChangeRequested': {
           const { name } = await profileOf(r);
-          await enqueue(`${r.id}-new`, { kind: 'email-change-new', to: e.data.newEmail, name, tokenId: e.data.tokenId, expiresAt: e.data.expiresAt });
+          const userId = r.streamId.slice('user-'.length);
+          // The requester was answered alike either way; an address that is another account's
+          // gets a notice for its owner instead of a link (which could not be confirmed anyway).
+          const holder = await ownerOf(store, 'email', e.data.newEmail);
+          if (holder !== null && holder !== userId) {
+            await enqueue(`${r.id}-new`, { kind: 'email-in-use', to: e.data.newEmail, name: (await load(store, userStream(holder), userDecider)).state.name });
+          } else {
+            await enqueue(`${r.id}-new`, { kind: 'email-change-new', to: e.data.newEmail, name, tokenId: e.data.tokenId, userId, expiresAt: e.data.expiresAt });
+          }
           await enqueue(`${r.id}-old`, { kind: 'email-change-old', to: e.data.oldEmail, name, newEmail: e.data.newEmail });
           return;
         }

@@ -49,6 +49,6 @@ describe('metrics and the queue dashboard', () => {
     const api = await raw('/admin/queues/api/queues', { cookie });
     expect(api.status).toBe(200);
     const body = (await api.json()) as { queues: { name: string }[] };
-    expect(body.queues.map((q) => q.name).sort()).toEqual(['email', 'sessions']);
+    expect(body.queues.map((q) => q.name).sort()).toEqual(['account', 'email', 'sessions']);
   });
 });

@@ -45,6 +45,7 @@ describe('registration and email verification', () => {
     expect(second.status).toBe(first.status);
     expect(second.body).toEqual(first.body);
     await s.smtp.waitFor('bob@example.com', /tried to sign up/i);
+    await s.projected();
     const rows = await s.system.knex('users').where({ email: 'bob@example.com' });
     expect(rows).toHaveLength(1);
     expect(rows[0].name).toBe('Bob');
@@ -55,6 +56,7 @@ describe('registration and email verification', () => {
       Array.from({ length: 50 }, (_, i) => s.request('POST', '/api/auth/register', { email: 'race@example.com', password: `${TEST_PASSWORD} ${i}`, firstName: `R${i}` })),
     );
     expect(answers.every((a) => a.status === 201)).toBe(true);
+    await s.projected();
     const rows = await s.system.knex('users').where({ email: 'race@example.com' });
     expect(rows).toHaveLength(1);
     const registered = await s.system.knex.raw(`SELECT count(*)::int AS n FROM es_events WHERE event_type = 'UserRegistered' AND data->>'email' = 'race@example.com'`);

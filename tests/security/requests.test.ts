@@ -64,6 +64,7 @@ describe('requests (OWASP ASVS 5.0 V1.3, V2.2, V4, V15.3)', () => {
       createdBy: admin.user.id,
     });
     expect(r.status).toBe(201);
+    await s.projected();
     const row = await s.system.knex('users').where({ email: 'mass@example.com' }).first();
     expect(row).toMatchObject({ role: 'viewer', email_verified: false });
     expect(row.id).not.toBe('00000000-0000-4000-8000-000000000000');
@@ -84,6 +85,7 @@ describe('requests (OWASP ASVS 5.0 V1.3, V2.2, V4, V15.3)', () => {
     expect(refused.body).toMatchObject({ detail: expect.stringMatching(/__proto__/) });
     const nested = '{"email":"proto@example.com","password":"correct horse battery staple","profile":{"a":{"__proto__":{"polluted":true}}}}';
     expectProblem(await s.request('POST', '/api/auth/register', nested), 400, 'MALFORMED_JSON');
+    await s.projected();
     expect(await s.system.knex('users').where({ email: 'proto@example.com' }).first()).toBeUndefined();
 
     // "constructor" / "prototype": removed at every level before any route sees the body.
@@ -92,6 +94,7 @@ describe('requests (OWASP ASVS 5.0 V1.3, V2.2, V4, V15.3)', () => {
       '"constructor":{"prototype":{"isAdmin":true,"role":"admin"}},' +
       '"profile":{"theme":"dark","prototype":{"polluted":true},"nested":{"constructor":{"prototype":{"polluted":true}}}}}';
     expect((await s.request('POST', '/api/auth/register', ctor)).status).toBe(201);
+    await s.projected();
     const row = await s.system.knex('users').where({ email: 'ctor@example.com' }).first();
     expect(row).toMatchObject({ role: 'viewer', email_verified: false });
     expect(row.profile).toEqual({ theme: 'dark', nested: {} });

@@ -110,6 +110,31 @@ describe('tokens (RFC 8725, RFC 9068, RFC 9700, OWASP ASVS 5.0 V9)', () => {
     expect((await me(signOwn({ ...claimsOf(), iat: now - 1000, exp: now - 100 }))).status).toBe(401);
   });
 
+  it('RFC 9068 2.2 / ASVS 5.0 V9.2.1: a correctly signed token lacking exp, iat, sub, sid or jti is a 401, never a 500', async () => {
+    const complete = claimsOf();
+    // jsonwebtoken keeps a given iat, and adds one unless told not to (noTimestamp).
+    const sign = (claims: Json) => signOwn(claims, 'iat' in claims ? {} : { noTimestamp: true });
+    expect((await me(sign(complete))).status).toBe(200);
+    for (const claim of ['exp', 'iat', 'sub', 'sid', 'jti']) {
+      const { [claim]: _dropped, ...lacking } = complete;
+      const token = sign(lacking);
+      expect(Object.keys(partsOf(token).payload)).not.toContain(claim);
+      for (const path of ['/api/auth/me', '/api/profile', '/api/auth/sessions']) {
+        const r = await s.request('GET', path, undefined, bearer(token));
+        expect([claim, path, r.status, r.body.code]).toEqual([claim, path, 401, 'UNAUTHENTICATED']);
+      }
+    }
+    // Claims of the wrong type are no better than missing ones (jsonwebtoken will not sign them: by hand).
+    const byHand = (claims: Json) => {
+      const unsigned = `${b64url({ alg: 'HS256', typ: 'at+jwt' })}.${b64url(claims)}`;
+      return `${unsigned}.${createHmac('sha256', s.config.jwt.secret).update(unsigned).digest('base64url')}`;
+    };
+    expect((await me(byHand(complete))).status).toBe(200);
+    for (const odd of [{ exp: String(complete.exp) }, { iat: 'yesterday' }, { sub: 42 }, { sid: '' }]) {
+      expect([odd, (await me(byHand({ ...complete, ...odd }))).status]).toEqual([odd, 401]);
+    }
+  });
+
   it('RFC 8725 3.12 / ASVS 5.0 V9.2.2: a refresh token, a verification token or a reset token is not an access token', async () => {
     for (const token of [refresh, verificationToken, resetToken]) {
       const r = await me(token);

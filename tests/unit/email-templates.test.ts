@@ -1,18 +1,20 @@
-import { deriveOneTimeToken, TokenPurpose } from '../../src/commands/tokens';
+import { deriveOneTimeToken, parseAccountLinkToken, TokenPurpose } from '../../src/commands/tokens';
 import { renderEmail, TemplateContext } from '../../src/workers/emails/templates';
 import { EmailJob, EmailKind } from '../../src/workers/queues';
 
 const ctx: TemplateContext = { productName: 'Acme ID', appBaseUrl: 'https://id.example.test', resetPasswordUrl: 'https://id.example.test/reset-password', tokenSecret: 'template-test-secret-0123456789abcdefghijkl' };
 const TOKEN_ID = '9d2b1c3e-7a4f-4e21-8b5d-0c6f2a1e3b4d';
 const TO = 'alice+test@example.com';
+const USER_ID = '5b0c7a7e-2f4d-4f7e-9a51-3d2e1c0b9a88';
 
 const jobs: Record<EmailKind, EmailJob> = {
   'verify-email': { kind: 'verify-email', to: TO, name: 'Alice', tokenId: TOKEN_ID },
   'already-registered': { kind: 'already-registered', to: TO, name: 'Alice' },
   'reset-password': { kind: 'reset-password', to: TO, name: 'Alice', tokenId: TOKEN_ID },
   'password-changed': { kind: 'password-changed', to: TO, name: 'Alice' },
-  'email-change-new': { kind: 'email-change-new', to: TO, name: 'Alice', tokenId: TOKEN_ID },
+  'email-change-new': { kind: 'email-change-new', to: TO, name: 'Alice', tokenId: TOKEN_ID, userId: USER_ID },
   'email-change-old': { kind: 'email-change-old', to: 'alice@old.example.com', name: 'Alice', newEmail: TO },
+  'email-in-use': { kind: 'email-in-use', to: TO, name: 'Alice' },
   'account-deactivated': { kind: 'account-deactivated', to: TO, name: 'Alice' },
 };
 
@@ -43,7 +45,11 @@ describe('renderEmail', () => {
     const mail = renderEmail(jobs[kind], ctx);
     const url = linkOf(mail.text);
     expect(url.href.startsWith(`${ctx.appBaseUrl}${path}?`)).toBe(true);
-    expect(url.searchParams.get('token')).toBe(deriveOneTimeToken(ctx.tokenSecret, purpose, TOKEN_ID));
+    const token = url.searchParams.get('token') ?? '';
+    // A change-of-email link names its account: its new address is not claimed yet, so nothing else leads there.
+    const linked = parseAccountLinkToken(token);
+    expect(linked?.userId ?? null).toBe(kind === 'email-change-new' ? USER_ID : null);
+    expect(linked?.token ?? token).toBe(deriveOneTimeToken(ctx.tokenSecret, purpose, TOKEN_ID));
     expect(url.searchParams.get('email')).toBe(TO);
     // The HTML carries the same link (attribute-escaped).
     expect(mail.html).toContain(`href="${url.href.replace(/&/g, '&amp;')}"`);
@@ -55,7 +61,7 @@ describe('renderEmail', () => {
   });
 
   it('mails without an action carry no link', () => {
-    for (const kind of ['already-registered', 'password-changed', 'email-change-old', 'account-deactivated'] as const) {
+    for (const kind of ['already-registered', 'password-changed', 'email-change-old', 'email-in-use', 'account-deactivated'] as const) {
       expect(renderEmail(jobs[kind], ctx).text).not.toMatch(/https?:\/\//);
     }
   });

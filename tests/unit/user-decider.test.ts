@@ -1,4 +1,4 @@
-import { userDecider, UserCommand } from '../../src/commands/user/decider';
+import { CheckedPassword, userDecider, UserCommand } from '../../src/commands/user/decider';
 import { OneTimeToken, SessionId, UserEvent, UserId } from '../../src/events/user';
 import { deciderSpec } from './decider-spec';
 
@@ -45,6 +45,11 @@ const loggedIn = (n: number, minute = n): EventOf<'UserLoggedIn'> => ({ type: 'U
 const sessionEnded = (n: number, reason: EventOf<'SessionEnded'>['data']['reason']): EventOf<'SessionEnded'> => ({ type: 'SessionEnded', data: { sessionId: sid(n), reason } });
 const resetRequested = (t: OneTimeToken): EventOf<'PasswordResetRequested'> => ({ type: 'PasswordResetRequested', data: { email: EMAIL, ...t } });
 const deactivated = (minute = 100): EventOf<'UserDeactivated'> => ({ type: 'UserDeactivated', data: { at: at(minute), by: 'admin', endedSessionIds: [] } });
+/** The password changed elsewhere (another request of the same user) to `hash`. */
+const passwordChanged = (hash: string, minute = 40): EventOf<'PasswordChanged'> => ({ type: 'PasswordChanged', data: { passwordHash: hash, at: at(minute), keepSessionId: null, endedSessionIds: [] } });
+
+/** The current password as checked by the use-case: right, against the hash the account had then. */
+const checked = (against = 'hash-1', matches = true): CheckedPassword => ({ matches, against });
 
 // Commands
 
@@ -75,7 +80,7 @@ const login = (n: number, opts: Partial<CommandOf<'RecordLogin'>> = {}): Command
 });
 const changePassword = (opts: Partial<CommandOf<'ChangePassword'>> = {}): CommandOf<'ChangePassword'> => ({
   type: 'ChangePassword',
-  currentPasswordMatches: true,
+  currentPassword: checked(),
   passwordHash: 'hash-2',
   keepSessionId: null,
   now: at(50),
@@ -113,6 +118,14 @@ describe('user decider', () => {
       given([registered()]).when(request).then([]);
       given([unverified(), deactivated()]).when(request).then([]);
       given([]).when(request).then([]);
+    });
+
+    it('records a retried request once, and never an older link over a newer one (jobs run again, and out of order)', () => {
+      const sent = given([unverified()]).when(request).then([verificationRequested(t)]);
+      given(sent).when(request).then([]);
+      const newer = token('newer', 48 * 60);
+      given([...sent, verificationRequested(newer)]).when(request).then([]);
+      given(sent).when({ type: 'RequestEmailVerification', token: newer }).then([verificationRequested(newer)]);
     });
   });
 
@@ -271,12 +284,22 @@ describe('user decider', () => {
     it('keeps only the kept session live afterwards', () => {
       const history = given(live).when(changePassword({ keepSessionId: sid(2) })).decided();
       given([...live, ...history])
-        .when(changePassword({ keepSessionId: sid(2), now: at(60), passwordHash: 'hash-3' }))
+        .when(changePassword({ currentPassword: checked('hash-2'), keepSessionId: sid(2), now: at(60), passwordHash: 'hash-3' }))
         .then([{ type: 'PasswordChanged', data: { passwordHash: 'hash-3', at: at(60), keepSessionId: sid(2), endedSessionIds: [] } }]);
     });
 
     it('refuses a wrong current password', () => {
-      given(live).when(changePassword({ currentPasswordMatches: false })).then('WRONG_PASSWORD');
+      given(live).when(changePassword({ currentPassword: checked('hash-1', false) })).then('WRONG_PASSWORD');
+    });
+
+    it('refuses a current password checked against a hash that has been replaced since (a parallel change; a retry after one)', () => {
+      // Ten parallel changes all checked "hash-1"; the first to land made it "hash-2": the others are refused.
+      given([...live, passwordChanged('hash-2')]).when(changePassword()).then('WRONG_PASSWORD');
+      given([...live, { type: 'PasswordReset', data: { passwordHash: 'hash-reset', at: at(45), endedSessionIds: [] } }]).when(changePassword()).then('WRONG_PASSWORD');
+      // Checked against the hash the account has now, the same request goes through.
+      given([...live, passwordChanged('hash-2')])
+        .when(changePassword({ currentPassword: checked('hash-2') }))
+        .then([{ type: 'PasswordChanged', data: { passwordHash: 'hash-2', at: at(50), keepSessionId: null, endedSessionIds: [] } }]);
     });
 
     it('refuses an unknown or deactivated user', () => {
@@ -303,6 +326,19 @@ describe('user decider', () => {
     it('records nothing for an unknown or deactivated account', () => {
       given([]).when({ type: 'RequestPasswordReset', token: t }).then([]);
       given([registered(), deactivated()]).when({ type: 'RequestPasswordReset', token: t }).then([]);
+    });
+
+    it('records a retried request once, never an older link over a newer one, and never brings a used link back', () => {
+      const asked = given([registered()]).when({ type: 'RequestPasswordReset', token: t }).then([resetRequested(t)]);
+      given(asked).when({ type: 'RequestPasswordReset', token: t }).then([]);
+      const newer = token('reset-2', 40);
+      given([...asked, resetRequested(newer)]).when({ type: 'RequestPasswordReset', token: t }).then([]);
+      // The link was used; the job that recorded it runs again (its acknowledgement was lost): nothing.
+      const used = given(asked).when(resetPassword(t)).then([{ type: 'PasswordReset', data: { passwordHash: 'hash-reset', at: at(20), endedSessionIds: [] } }]);
+      given(used).when({ type: 'RequestPasswordReset', token: t }).then([]);
+      given(used).when(resetPassword(t, 21)).then('INVALID_TOKEN');
+      // A new request afterwards is recorded as usual.
+      given(used).when({ type: 'RequestPasswordReset', token: newer }).then([resetRequested(newer)]);
     });
   });
 
@@ -342,7 +378,7 @@ describe('user decider', () => {
   });
 
   describe('UpdateProfile', () => {
-    const update = (changes: CommandOf<'UpdateProfile'>['changes']): UserCommand => ({ type: 'UpdateProfile', changes });
+    const update = (changes: CommandOf<'UpdateProfile'>['changes']): UserCommand => ({ type: 'UpdateProfile', changes, emailChange: null });
 
     it('emits only the fields that changed, with old and new values', () => {
       given([registered()])
@@ -396,35 +432,51 @@ describe('user decider', () => {
     });
   });
 
-  describe('RequestEmailChange', () => {
+  describe('UpdateProfile with a change of email', () => {
     const t = token('change', 60);
-    const change = (currentPasswordMatches: boolean, newEmail = NEW_EMAIL): UserCommand => ({ type: 'RequestEmailChange', newEmail, currentPasswordMatches, token: t });
+    const change = (currentPassword: CheckedPassword, newEmail = NEW_EMAIL, changes: CommandOf<'UpdateProfile'>['changes'] = {}): UserCommand => ({
+      type: 'UpdateProfile',
+      changes,
+      emailChange: { newEmail, currentPassword, token: t },
+    });
     const changeRequested: EventOf<'EmailChangeRequested'> = {
       type: 'EmailChangeRequested',
       data: { oldEmail: EMAIL, newEmail: NEW_EMAIL, tokenId: t.tokenId, tokenHash: t.tokenHash, expiresAt: t.expiresAt },
     };
 
     it('needs the current password', () => {
-      given([registered()]).when(change(false)).then('WRONG_PASSWORD');
+      given([registered()]).when(change(checked('hash-1', false))).then('WRONG_PASSWORD');
+    });
+
+    it('refuses a current password checked against a hash that has been replaced since', () => {
+      given([registered(), passwordChanged('hash-2')]).when(change(checked('hash-1'))).then('WRONG_PASSWORD');
     });
 
     it('records the pending change', () => {
-      given([registered()]).when(change(true)).then([changeRequested]);
+      given([registered()]).when(change(checked())).then([changeRequested]);
+    });
+
+    it('decides the other changes with it: both, or (password refused) neither', () => {
+      given([registered()])
+        .when(change(checked(), NEW_EMAIL, { firstName: 'Alicia' }))
+        .then([{ type: 'ProfileUpdated', data: { changes: [{ field: 'firstName', oldValue: 'Alice', newValue: 'Alicia' }] } }, changeRequested]);
+      given([registered()]).when(change(checked('hash-1', false), NEW_EMAIL, { firstName: 'Alicia' })).then('WRONG_PASSWORD');
+      given([registered(), passwordChanged('hash-2')]).when(change(checked('hash-1'), NEW_EMAIL, { firstName: 'Alicia' })).then('WRONG_PASSWORD');
     });
 
     it('changing to the current address is nothing to do', () => {
-      given([registered()]).when(change(true, EMAIL)).then([]);
+      given([registered()]).when(change(checked(), EMAIL)).then([]);
     });
 
     it('the new address verifies via VerifyEmail, giving EmailVerified with previousEmail', () => {
-      const history = given([registered()]).when(change(true)).then([changeRequested]);
+      const history = given([registered()]).when(change(checked())).then([changeRequested]);
       const verified = given(history)
         .when(verify(t, NEW_EMAIL))
         .then([{ type: 'EmailVerified', data: { email: NEW_EMAIL, previousEmail: EMAIL } }]);
       // The account's address is now the new one: "changing" to it is a no-op, and the old one is a change.
-      given(verified).when(change(true, NEW_EMAIL)).then([]);
+      given(verified).when(change(checked(), NEW_EMAIL)).then([]);
       given(verified)
-        .when(change(true, EMAIL))
+        .when(change(checked(), EMAIL))
         .then([{ type: 'EmailChangeRequested', data: { oldEmail: NEW_EMAIL, newEmail: EMAIL, tokenId: t.tokenId, tokenHash: t.tokenHash, expiresAt: t.expiresAt } }]);
       given(verified).when(verify(t, NEW_EMAIL, 11)).then('INVALID_TOKEN');
     });
@@ -447,30 +499,36 @@ describe('user decider', () => {
     });
 
     it('refuses an unknown or deactivated user', () => {
-      given([]).when(change(true)).then('NOT_FOUND');
-      given([registered(), deactivated()]).when(change(true)).then('ACCOUNT_DEACTIVATED');
+      given([]).when(change(checked())).then('NOT_FOUND');
+      given([registered(), deactivated()]).when(change(checked())).then('ACCOUNT_DEACTIVATED');
     });
   });
 
   describe('Deactivate', () => {
     const live = [registered(), loggedIn(1), loggedIn(2)];
-    const deactivate = (by: 'self' | 'admin', currentPasswordMatches: boolean): UserCommand => ({ type: 'Deactivate', by, currentPasswordMatches, now: at(70) });
+    const bySelf = (currentPassword: CheckedPassword): UserCommand => ({ type: 'Deactivate', by: 'self', currentPassword, now: at(70) });
+    const byAdmin: UserCommand = { type: 'Deactivate', by: 'admin', now: at(70) };
 
     it('by self, with the password: deactivates and ends every session', () => {
-      given(live).when(deactivate('self', true)).then([{ type: 'UserDeactivated', data: { at: at(70), by: 'self', endedSessionIds: [sid(1), sid(2)] } }]);
+      given(live).when(bySelf(checked())).then([{ type: 'UserDeactivated', data: { at: at(70), by: 'self', endedSessionIds: [sid(1), sid(2)] } }]);
     });
 
     it('by self, with a wrong password: WRONG_PASSWORD', () => {
-      given(live).when(deactivate('self', false)).then('WRONG_PASSWORD');
+      given(live).when(bySelf(checked('hash-1', false))).then('WRONG_PASSWORD');
+    });
+
+    it('by self, with a password checked against a hash replaced since (the owner changed it meanwhile): WRONG_PASSWORD', () => {
+      given([...live, passwordChanged('hash-2')]).when(bySelf(checked('hash-1'))).then('WRONG_PASSWORD');
     });
 
     it('by an admin: no password needed', () => {
-      given(live).when(deactivate('admin', false)).then([{ type: 'UserDeactivated', data: { at: at(70), by: 'admin', endedSessionIds: [sid(1), sid(2)] } }]);
+      given(live).when(byAdmin).then([{ type: 'UserDeactivated', data: { at: at(70), by: 'admin', endedSessionIds: [sid(1), sid(2)] } }]);
     });
 
     it('refuses twice, and an unknown user', () => {
-      given([...live, deactivated()]).when(deactivate('admin', false)).then('ACCOUNT_DEACTIVATED');
-      given([]).when(deactivate('admin', false)).then('NOT_FOUND');
+      given([...live, deactivated()]).when(byAdmin).then('ACCOUNT_DEACTIVATED');
+      given([...live, deactivated()]).when(bySelf(checked())).then('ACCOUNT_DEACTIVATED');
+      given([]).when(byAdmin).then('NOT_FOUND');
     });
   });
 

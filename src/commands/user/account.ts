@@ -3,13 +3,13 @@ import { CommandContext, RequestMeta } from '../context';
 import { DomainError, fail } from '../errors';
 import { handle, load } from '../handle';
 import { latest } from '../positions';
-import { newOneTimeToken, sha256 } from '../tokens';
-import { claimValue, ownerOf, releaseValue } from '../claims';
+import { newOneTimeToken, parseAccountLinkToken, sha256 } from '../tokens';
+import { claimValue, ownerOf, releaseValue, writeRenaming } from '../claims';
 import { checkPassword, rotateSession, SignedIn, throttleKeyOf } from '../session/sessions';
-import { userDecider, UserState } from './decider';
+import { CheckedPassword, EmailChange, userDecider, UserState } from './decider';
 import { normaliseEmail, normaliseUsername } from '../../events/claim';
-import { Role, SessionId, userStream, UserId } from '../../events/user';
-import { Position, WrongExpectedVersionError } from '../../eventstore/types';
+import { OneTimeToken, Role, SessionId, userStream, UserId } from '../../events/user';
+import { EventStore, Position, WrongExpectedVersionError } from '../../eventstore/types';
 
 export interface RegisterInput {
   email: string;
@@ -22,20 +22,20 @@ export interface RegisterInput {
   role?: Role;
   /** Accounts created by an operator (admin bootstrap) start verified. */
   verified?: boolean;
-  /** False when the address got its share of email: an existing owner is then not told (the answer is the same). */
-  notifyIfExisting?: boolean;
 }
 
 export type Registered =
   | { outcome: 'created'; userId: UserId; position: Position | null }
-  | { outcome: 'existing'; position: Position | null };
+  /** The address has an account (`ownerId`): the caller tells its owner, off the request (noteRegistrationAttempt). */
+  | { outcome: 'existing'; ownerId: string };
 
 const nowIso = (ctx: CommandContext): string => ctx.clock().toISOString();
 
 /**
  * Sign-up. The email is claimed first (its claim stream appended with no_stream), so of any
- * number of racing registrations exactly one creates an account; the owner of an address that
- * is already registered gets an email instead, and the caller cannot tell the difference.
+ * number of racing registrations exactly one creates an account. For an address that is
+ * already registered nothing is written here: the caller queues the notice to its owner, so
+ * that neither the answer nor the work done before it tells the two apart.
  */
 export async function registerUser(ctx: CommandContext, input: RegisterInput, meta: RequestMeta): Promise<Registered> {
   const email = normaliseEmail(input.email);
@@ -45,78 +45,104 @@ export async function registerUser(ctx: CommandContext, input: RegisterInput, me
   const now = ctx.clock();
 
   const emailClaim = await claimValue(ctx.store, 'email', email, userId, meta, now);
-  if (!emailClaim.ok) {
-    if (input.notifyIfExisting === false) return { outcome: 'existing', position: null };
-    try {
-      const noted = await handle(ctx.store, userStream(emailClaim.ownerId), userDecider, { type: 'NoteRegistrationAttempt', email, now: now.toISOString() }, meta);
-      return { outcome: 'existing', position: noted.position };
-    } catch (err) {
-      // Heavy contention on the owner's stream means a notice is being recorded already.
-      if (err instanceof WrongExpectedVersionError) return { outcome: 'existing', position: null };
-      throw err;
-    }
+  if (!emailClaim.ok) return { outcome: 'existing', ownerId: emailClaim.ownerId };
+  const usernameKey = username === null ? null : normaliseUsername(username);
+  if (usernameKey !== null && !(await claimValue(ctx.store, 'username', usernameKey, userId, meta, now)).ok) {
+    await releaseValue(ctx.store, 'email', email, userId, meta, now);
+    usernameTaken();
   }
-  if (username !== null) {
-    const u = await claimValue(ctx.store, 'username', normaliseUsername(username), userId, meta, now);
-    if (!u.ok) {
+  try {
+    const r = await handle(
+      ctx.store,
+      userStream(userId),
+      userDecider,
+      {
+        type: 'RegisterUser',
+        userId,
+        email,
+        username,
+        firstName: input.firstName,
+        lastName: input.lastName,
+        name: input.name,
+        profile: input.profile,
+        role: input.role ?? 'viewer',
+        passwordHash,
+        verification: ctx.config.requireEmailVerification && !input.verified ? newOneTimeToken(ctx.config.tokenSecret, 'verify-email', ctx.config.verificationTtlSeconds, now) : null,
+        now: now.toISOString(),
+      },
+      { ...meta, actorId: meta.actorId ?? userId },
+      // A stream named by a fresh random id: nothing to read.
+      { state: userDecider.initialState(), revision: -1n },
+    );
+    return { outcome: 'created', userId, position: r.position };
+  } catch (err) {
+    // The claims guarded a write that failed: given back, unless the account exists after all
+    // (the answer lost after the commit). Left over only if this fails too: see ORPHAN_CLAIM_SECONDS.
+    if (!(await loadUser(ctx, userId)).exists) {
       await releaseValue(ctx.store, 'email', email, userId, meta, now);
-      throw new DomainError('CONFLICT', 'That username is taken', [{ path: 'username', message: 'username is already taken' }]);
+      if (usernameKey !== null) await releaseValue(ctx.store, 'username', usernameKey, userId, meta, now);
     }
+    throw err;
   }
-  const r = await handle(
-    ctx.store,
-    userStream(userId),
-    userDecider,
-    {
-      type: 'RegisterUser',
-      userId,
-      email,
-      username,
-      firstName: input.firstName,
-      lastName: input.lastName,
-      name: input.name,
-      profile: input.profile,
-      role: input.role ?? 'viewer',
-      passwordHash,
-      verification: ctx.config.requireEmailVerification && !input.verified ? newOneTimeToken(ctx.config.tokenSecret, 'verify-email', ctx.config.verificationTtlSeconds, now) : null,
-      now: now.toISOString(),
-    },
-    { ...meta, actorId: meta.actorId ?? userId },
-  );
-  return { outcome: 'created', userId, position: r.position };
 }
 
-/** Follows a verification link (sign-up or change of email). Single use; expires. */
+const usernameTaken = (): never => {
+  throw new DomainError('CONFLICT', 'That username is taken', [{ path: 'username', message: 'username is already taken' }]);
+};
+
+/**
+ * Follows a verification link (sign-up or change of email). Single use; expires. A change's new
+ * address is claimed here, once the link has shown that its mailbox wants it, and not when the
+ * change was asked for: asking cannot block an address. The address it replaces is given back.
+ */
 export async function verifyEmail(ctx: CommandContext, input: { token: string; email: string }, meta: RequestMeta): Promise<Position | null> {
   const email = normaliseEmail(input.email);
-  const owner = await ownerOf(ctx.store, 'email', email);
+  // A change link names its account (nothing else leads from the new address to it yet); a
+  // sign-up link's address is claimed by its account since the sign-up.
+  const link = parseAccountLinkToken(input.token);
+  const owner = link ? link.userId : await ownerOf(ctx.store, 'email', email);
   if (!owner) fail('INVALID_TOKEN', 'The verification link is invalid or has expired');
-  const r = await handle(
-    ctx.store,
-    userStream(owner!),
-    userDecider,
-    { type: 'VerifyEmail', email, tokenHash: sha256(input.token), now: nowIso(ctx) },
-    { ...meta, actorId: meta.actorId ?? owner },
-  );
-  for (const e of r.events) {
-    if (e.type === 'EmailVerified' && e.data.previousEmail) await releaseValue(ctx.store, 'email', e.data.previousEmail, owner!, meta);
+  const stream = userStream(owner!);
+  const loaded = await load(ctx.store, stream, userDecider);
+  const command = { type: 'VerifyEmail', email, tokenHash: sha256(link ? link.token : input.token), now: nowIso(ctx) } as const;
+  // The link is checked first: a wrong, spent or expired one claims nothing.
+  userDecider.decide(command, loaded.state);
+  const asOwner = { ...meta, actorId: meta.actorId ?? owner };
+  const rename = { newKey: email, currentKey: loaded.state.email, keyNow: async () => (await loadUser(ctx, owner!)).email, taken: emailTaken };
+  return writeRenaming(ctx.store, 'email', owner!, asOwner, ctx.clock(), rename, async () => {
+    const r = await handle(ctx.store, stream, userDecider, command, asOwner, loaded);
+    return { value: r.position, replacedKeys: r.events.flatMap((e) => (e.type === 'EmailVerified' && e.data.previousEmail ? [e.data.previousEmail] : [])) };
+  });
+}
+
+/** Only the holder of the new address's mailbox gets here: telling them tells nobody else anything. */
+const emailTaken = (): never => {
+  throw new DomainError('CONFLICT', 'That email address belongs to another account now', [{ path: 'email', message: 'email is already in use' }]);
+};
+
+/**
+ * Notes a sign-up attempt on an existing account (its owner is told by email, at most once per
+ * quiet period). Runs in the worker (AccountJob): queued by the request, like the new account's work.
+ */
+export async function noteRegistrationAttempt(store: EventStore, ownerId: string, email: string, at: string, meta: RequestMeta): Promise<void> {
+  try {
+    await handle(store, userStream(ownerId), userDecider, { type: 'NoteRegistrationAttempt', email, now: at }, meta);
+  } catch (err) {
+    // Heavy contention on the owner's stream means a notice is being recorded already.
+    if (!(err instanceof WrongExpectedVersionError)) throw err;
   }
-  return r.position;
 }
 
-/** Sends a new verification link (the older one stops working). Silent for unknown addresses. */
-export async function resendVerification(ctx: CommandContext, rawEmail: string, meta: RequestMeta): Promise<void> {
-  const owner = await ownerOf(ctx.store, 'email', normaliseEmail(rawEmail));
-  if (!owner) return;
-  const token = newOneTimeToken(ctx.config.tokenSecret, 'verify-email', ctx.config.verificationTtlSeconds, ctx.clock());
-  await handle(ctx.store, userStream(owner), userDecider, { type: 'RequestEmailVerification', token }, { ...meta, actorId: owner });
+/** Sends a new verification link (the older one stops working); nothing for an unknown address. Runs in the worker (AccountJob). */
+export async function resendVerification(store: EventStore, email: string, token: OneTimeToken, meta: RequestMeta): Promise<void> {
+  const owner = await ownerOf(store, 'email', normaliseEmail(email));
+  if (owner) await handle(store, userStream(owner), userDecider, { type: 'RequestEmailVerification', token }, { ...meta, actorId: owner });
 }
 
-export async function requestPasswordReset(ctx: CommandContext, rawEmail: string, meta: RequestMeta): Promise<void> {
-  const owner = await ownerOf(ctx.store, 'email', normaliseEmail(rawEmail));
-  if (!owner) return;
-  const token = newOneTimeToken(ctx.config.tokenSecret, 'reset-password', ctx.config.resetTtlSeconds, ctx.clock());
-  await handle(ctx.store, userStream(owner), userDecider, { type: 'RequestPasswordReset', token }, { ...meta, actorId: owner });
+/** Sends a reset link; nothing for an unknown address. Runs in the worker (AccountJob). */
+export async function requestPasswordReset(store: EventStore, email: string, token: OneTimeToken, meta: RequestMeta): Promise<void> {
+  const owner = await ownerOf(store, 'email', normaliseEmail(email));
+  if (owner) await handle(store, userStream(owner), userDecider, { type: 'RequestPasswordReset', token }, { ...meta, actorId: owner });
 }
 
 /** Sets a new password from a reset link and ends every session of the user. */
@@ -141,9 +167,17 @@ export async function resetPassword(ctx: CommandContext, input: { token: string;
 
 export const loadUser = async (ctx: CommandContext, userId: string): Promise<UserState> => (await load(ctx.store, userStream(userId), userDecider)).state;
 
+/** The current password, checked under the account's lockout, and the hash it was checked against. */
+const checkCurrentPassword = async (ctx: CommandContext, userId: UserId, user: UserState, password: string): Promise<CheckedPassword> => ({
+  matches: await checkPassword(ctx, throttleKeyOf(userId), password, user.exists ? user.passwordHash : null),
+  against: user.passwordHash,
+});
+
 /**
  * Changes the password (the current one required), keeps this device signed in with a fresh
  * pair, and ends every other session: their access tokens die now, their streams via the job.
+ * Of parallel changes with the same current password one wins; the others find the hash they
+ * checked replaced and fail as a wrong password would (as they would one after the other).
  */
 export async function changePassword(
   ctx: CommandContext,
@@ -151,13 +185,13 @@ export async function changePassword(
   meta: RequestMeta,
 ): Promise<SignedIn> {
   const user = await loadUser(ctx, input.userId);
-  const currentPasswordMatches = await checkPassword(ctx, throttleKeyOf(input.userId), input.currentPassword, user.exists ? user.passwordHash : null);
-  const passwordHash = currentPasswordMatches ? await ctx.hasher.hash(input.newPassword) : '';
+  const currentPassword = await checkCurrentPassword(ctx, input.userId, user, input.currentPassword);
+  const passwordHash = currentPassword.matches ? await ctx.hasher.hash(input.newPassword) : '';
   const r = await handle(
     ctx.store,
     userStream(input.userId),
     userDecider,
-    { type: 'ChangePassword', currentPasswordMatches, passwordHash, keepSessionId: input.sessionId as SessionId, now: nowIso(ctx) },
+    { type: 'ChangePassword', currentPassword, passwordHash, keepSessionId: input.sessionId as SessionId, now: nowIso(ctx) },
     meta,
   );
   await ctx.revocations.revokeSessions(r.events.flatMap((e) => (e.type === 'PasswordChanged' ? e.data.endedSessionIds : [])));
@@ -175,63 +209,65 @@ export interface ProfilePatch {
   currentPassword?: string;
 }
 
+const usernameKeyOf = (username: string | null): string | null => (username ? normaliseUsername(username) : null);
+
 /**
- * Profile edits. A new username is claimed before the old one is released; a new email is
- * claimed, then stays pending until the link sent to it is followed (the old address is told).
+ * Profile edits, all in one event append: every change happens or none does. A new username is
+ * claimed before the write, and the names the write replaced are given back after it (of
+ * parallel renames, each gives back the one it replaced, so only the last name stays claimed);
+ * a failed write gives its claim back. A new email is only recorded as pending, the same way
+ * whether or not another account has it (the mail differs: a link, or a notice to its owner);
+ * it is claimed when the link is followed (verifyEmail).
  */
 export async function updateProfile(ctx: CommandContext, userId: UserId, patch: ProfilePatch, meta: RequestMeta): Promise<Position | null> {
   const user = await loadUser(ctx, userId);
   if (!user.exists || user.deactivated) fail('NOT_FOUND', 'User not found');
-  const positions: (Position | null)[] = [];
-  const newEmail = patch.email === undefined ? undefined : normaliseEmail(patch.email);
+  const now = ctx.clock();
 
+  const newEmail = patch.email === undefined ? undefined : normaliseEmail(patch.email);
+  let emailChange: EmailChange | null = null;
   if (newEmail !== undefined && newEmail !== user.email) {
-    const currentPasswordMatches = await checkPassword(ctx, throttleKeyOf(userId), patch.currentPassword ?? '', user.passwordHash);
-    if (!currentPasswordMatches) {
+    const currentPassword = await checkCurrentPassword(ctx, userId, user, patch.currentPassword ?? '');
+    if (!currentPassword.matches) {
       throw new DomainError('WRONG_PASSWORD', 'The current password is required to change the email', [
         { path: 'currentPassword', message: 'currentPassword is wrong or missing' },
       ]);
     }
+    emailChange = { newEmail, currentPassword, token: newOneTimeToken(ctx.config.tokenSecret, 'change-email', ctx.config.verificationTtlSeconds, now) };
   }
 
   const newUsername = patch.username === undefined ? undefined : patch.username === null ? null : patch.username.trim();
-  const usernameChanges = newUsername !== undefined && normaliseUsername(newUsername ?? '') !== normaliseUsername(user.username ?? '');
-  if (usernameChanges && newUsername) {
-    const c = await claimValue(ctx.store, 'username', normaliseUsername(newUsername), userId, meta);
-    if (!c.ok) throw new DomainError('CONFLICT', 'That username is taken', [{ path: 'username', message: 'username is already taken' }]);
-  }
-
-  const changes: Parameters<typeof userDecider.decide>[0] = {
-    type: 'UpdateProfile',
-    changes: { firstName: patch.firstName, lastName: patch.lastName, name: patch.name, profile: patch.profile, username: newUsername },
+  const rename = {
+    newKey: newUsername === undefined ? null : usernameKeyOf(newUsername),
+    currentKey: usernameKeyOf(user.username) ?? '',
+    keyNow: async () => usernameKeyOf((await loadUser(ctx, userId)).username) ?? '',
+    taken: usernameTaken,
   };
-  positions.push((await handle(ctx.store, userStream(userId), userDecider, changes, meta)).position);
-  if (usernameChanges && user.username) await releaseValue(ctx.store, 'username', normaliseUsername(user.username), userId, meta);
-
-  if (newEmail !== undefined && newEmail !== user.email) {
-    const c = await claimValue(ctx.store, 'email', newEmail, userId, meta);
-    if (!c.ok) throw new DomainError('CONFLICT', 'That email is already in use', [{ path: 'email', message: 'email is already in use' }]);
-    const token = newOneTimeToken(ctx.config.tokenSecret, 'change-email', ctx.config.verificationTtlSeconds, ctx.clock());
+  return writeRenaming(ctx.store, 'username', userId, meta, now, rename, async () => {
     const r = await handle(
       ctx.store,
       userStream(userId),
       userDecider,
-      { type: 'RequestEmailChange', newEmail, currentPasswordMatches: true, token },
+      {
+        type: 'UpdateProfile',
+        changes: { firstName: patch.firstName, lastName: patch.lastName, name: patch.name, profile: patch.profile, username: newUsername },
+        emailChange,
+      },
       meta,
     );
-    positions.push(r.position);
-    // An earlier change that was never confirmed gives its address back.
-    const superseded = user.verification?.email;
-    if (superseded && superseded !== user.email && superseded !== newEmail) await releaseValue(ctx.store, 'email', superseded, userId, meta);
-  }
-  return latest(...positions);
+    // The usernames this write replaced, as decided (a parallel rename may have come in between).
+    const replacedKeys = r.events.flatMap((e) =>
+      e.type === 'ProfileUpdated' ? e.data.changes.flatMap((c) => (c.field === 'username' ? [usernameKeyOf(c.oldValue as string | null)] : [])) : [],
+    );
+    return { value: r.position, replacedKeys: replacedKeys.filter((k): k is string => k !== null) };
+  });
 }
 
 /** Self-service deactivation (soft delete): the password is required; sessions end now. */
-export async function deactivateSelf(ctx: CommandContext, userId: UserId, currentPassword: string, meta: RequestMeta): Promise<Position | null> {
+export async function deactivateSelf(ctx: CommandContext, userId: UserId, password: string, meta: RequestMeta): Promise<Position | null> {
   const user = await loadUser(ctx, userId);
-  const currentPasswordMatches = await checkPassword(ctx, throttleKeyOf(userId), currentPassword, user.exists ? user.passwordHash : null);
-  const r = await handle(ctx.store, userStream(userId), userDecider, { type: 'Deactivate', by: 'self', currentPasswordMatches, now: nowIso(ctx) }, meta);
+  const currentPassword = await checkCurrentPassword(ctx, userId, user, password);
+  const r = await handle(ctx.store, userStream(userId), userDecider, { type: 'Deactivate', by: 'self', currentPassword, now: nowIso(ctx) }, meta);
   await ctx.revocations.revokeSessions(r.events.flatMap((e) => (e.type === 'UserDeactivated' ? e.data.endedSessionIds : [])));
   return r.position;
 }

@@ -26,7 +26,7 @@ export async function changeRole(ctx: CommandContext, userId: UserId, role: Role
 /** Soft delete by an admin: sessions end now; sign-in is refused until restored. */
 export async function deactivateUser(ctx: CommandContext, userId: UserId, meta: RequestMeta): Promise<Position | null> {
   notSelf(meta, userId, 'deactivate');
-  const r = await handle(ctx.store, userStream(userId), userDecider, { type: 'Deactivate', by: 'admin', currentPasswordMatches: false, now: now(ctx) }, meta);
+  const r = await handle(ctx.store, userStream(userId), userDecider, { type: 'Deactivate', by: 'admin', now: now(ctx) }, meta);
   await ctx.revocations.revokeSessions(r.events.flatMap((e) => (e.type === 'UserDeactivated' ? e.data.endedSessionIds : [])));
   return r.position;
 }

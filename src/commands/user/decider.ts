@@ -18,6 +18,8 @@ export interface UserState {
   /** The newest verification link; an older one stops working when a newer one is sent. */
   verification: { email: string; tokenHash: string; expiresAt: string } | null;
   reset: { tokenHash: string; expiresAt: string } | null;
+  /** Expiry of the newest reset link ever recorded (kept after it is used): an older or the same request again is a retried or late job. */
+  lastResetExpiresAt: string | null;
   sessions: { id: SessionId; startedAt: string }[];
   /** Sessions started before this instant are over (password change, reset, deactivation, role change). */
   sessionsValidAfter: string | null;
@@ -41,6 +43,7 @@ export const initialUserState = (): UserState => ({
   deactivated: false,
   verification: null,
   reset: null,
+  lastResetExpiresAt: null,
   sessions: [],
   sessionsValidAfter: null,
   lastRegistrationAttemptAt: null,
@@ -90,7 +93,7 @@ export function evolveUser(s: UserState, e: UserEvent): UserState {
         sessions: s.sessions.filter((x) => x.id === e.data.keepSessionId),
       };
     case 'PasswordResetRequested':
-      return { ...s, reset: { tokenHash: e.data.tokenHash, expiresAt: e.data.expiresAt } };
+      return { ...s, reset: { tokenHash: e.data.tokenHash, expiresAt: e.data.expiresAt }, lastResetExpiresAt: e.data.expiresAt };
     case 'PasswordReset':
       return { ...s, passwordHash: e.data.passwordHash, reset: null, sessions: [], sessionsValidAfter: e.data.at };
     case 'ProfileUpdated': {
@@ -127,6 +130,24 @@ const applyProfileChange = (s: UserState, c: ProfileChange): void => {
   }
 };
 
+/**
+ * A re-entered current password as it was checked: whether it matched, and the hash it was
+ * compared with. A decision on it holds only while the account still has that hash: when the
+ * password changed in between (a parallel request; a retry after a concurrent write), the check
+ * is stale and the request is refused as if its password were wrong (it no longer is the current one).
+ */
+export interface CheckedPassword {
+  matches: boolean;
+  against: string;
+}
+
+/** A change of the account's email, asked for with the current password; the link goes to `newEmail`. */
+export interface EmailChange {
+  newEmail: string;
+  currentPassword: CheckedPassword;
+  token: OneTimeToken;
+}
+
 export type UserCommand =
   | {
       type: 'RegisterUser';
@@ -149,12 +170,17 @@ export type UserCommand =
   | { type: 'RecordLogin'; sessionId: SessionId; deviceId: string; passwordMatches: boolean; requireVerifiedEmail: boolean; maxSessions: number; now: string }
   | { type: 'EndSession'; sessionId: SessionId; reason: SessionEndReason }
   | { type: 'EndAllSessions'; reason: SessionEndReason; now: string }
-  | { type: 'ChangePassword'; currentPasswordMatches: boolean; passwordHash: string; keepSessionId: SessionId | null; now: string }
+  | { type: 'ChangePassword'; currentPassword: CheckedPassword; passwordHash: string; keepSessionId: SessionId | null; now: string }
   | { type: 'RequestPasswordReset'; token: OneTimeToken }
   | { type: 'ResetPassword'; tokenHash: string; passwordHash: string; now: string }
-  | { type: 'UpdateProfile'; changes: Partial<Pick<UserState, 'firstName' | 'lastName' | 'name' | 'username' | 'profile'>> }
-  | { type: 'RequestEmailChange'; newEmail: string; currentPasswordMatches: boolean; token: OneTimeToken }
-  | { type: 'Deactivate'; by: 'self' | 'admin'; currentPasswordMatches: boolean; now: string }
+  | {
+      type: 'UpdateProfile';
+      changes: Partial<Pick<UserState, 'firstName' | 'lastName' | 'name' | 'username' | 'profile'>>;
+      /** Decided with the other changes, so that all of them happen or none does. */
+      emailChange: EmailChange | null;
+    }
+  | { type: 'Deactivate'; by: 'self'; currentPassword: CheckedPassword; now: string }
+  | { type: 'Deactivate'; by: 'admin'; now: string }
   | { type: 'Restore'; now: string }
   | { type: 'ChangeRole'; role: Role; now: string };
 
@@ -163,12 +189,19 @@ const ids = (sessions: UserState['sessions']): SessionId[] => sessions.map((x) =
 const wrongPassword = (): never =>
   fail('WRONG_PASSWORD', 'The current password is wrong', [{ path: 'currentPassword', message: 'currentPassword is wrong' }]);
 
+const requireCurrentPassword = (p: CheckedPassword, s: UserState): void => {
+  if (!p.matches || p.against !== s.passwordHash) wrongPassword();
+};
+
 const requireActive = (s: UserState): void => {
   if (!s.exists) fail('NOT_FOUND', 'User not found');
   if (s.deactivated) fail('ACCOUNT_DEACTIVATED', 'This account is deactivated');
 };
 
 const expired = (expiresAt: string, now: string): boolean => Date.parse(expiresAt) <= Date.parse(now);
+
+/** Links of one kind have one lifetime: a later expiry is a later request. */
+const notNewer = (token: OneTimeToken, newestExpiresAt: string | null): boolean => newestExpiresAt !== null && Date.parse(token.expiresAt) <= Date.parse(newestExpiresAt);
 
 /** JSON with object keys sorted, so `{a,b}` and `{b,a}` compare equal. */
 const canonical = (v: unknown): string =>
@@ -212,7 +245,8 @@ export function decideUser(c: UserCommand, s: UserState): UserEvent[] {
     }
     case 'RequestEmailVerification':
       // Nothing to send for a verified or deactivated account; the caller answers alike anyway.
-      if (!s.exists || s.deactivated || s.emailVerified) return [];
+      // A link no newer than the current one comes from a retried or late job: recorded once, never over a newer one.
+      if (!s.exists || s.deactivated || s.emailVerified || notNewer(c.token, s.verification?.expiresAt ?? null)) return [];
       return [{ type: 'EmailVerificationRequested', data: { email: s.email, ...c.token, purpose: 'registration' } }];
     case 'VerifyEmail': {
       const v = s.verification;
@@ -244,7 +278,7 @@ export function decideUser(c: UserCommand, s: UserState): UserEvent[] {
       return [{ type: 'AllSessionsEnded', data: { reason: c.reason, at: c.now, endedSessionIds: ids(s.sessions) } }];
     case 'ChangePassword':
       requireActive(s);
-      if (!c.currentPasswordMatches) wrongPassword();
+      requireCurrentPassword(c.currentPassword, s);
       return [
         {
           type: 'PasswordChanged',
@@ -257,7 +291,8 @@ export function decideUser(c: UserCommand, s: UserState): UserEvent[] {
         },
       ];
     case 'RequestPasswordReset':
-      if (!s.exists || s.deactivated) return [];
+      // As above; compared with the newest link ever recorded, so a used one cannot come back.
+      if (!s.exists || s.deactivated || notNewer(c.token, s.lastResetExpiresAt)) return [];
       return [{ type: 'PasswordResetRequested', data: { email: s.email, ...c.token } }];
     case 'ResetPassword': {
       const r = s.reset;
@@ -268,21 +303,22 @@ export function decideUser(c: UserCommand, s: UserState): UserEvent[] {
     }
     case 'UpdateProfile': {
       requireActive(s);
+      const email = c.emailChange;
+      const emailChanges = email !== null && email.newEmail !== s.email;
+      if (emailChanges) requireCurrentPassword(email.currentPassword, s);
+      const events: UserEvent[] = [];
       const changes: ProfileChange[] = [];
       for (const [field, value] of Object.entries(c.changes)) {
         const old = s[field as keyof typeof c.changes];
         if (value !== undefined && !sameValue(old, value)) changes.push({ field, oldValue: old ?? null, newValue: value });
       }
-      return changes.length ? [{ type: 'ProfileUpdated', data: { changes } }] : [];
+      if (changes.length) events.push({ type: 'ProfileUpdated', data: { changes } });
+      if (emailChanges) events.push({ type: 'EmailChangeRequested', data: { oldEmail: s.email, newEmail: email.newEmail, ...email.token } });
+      return events;
     }
-    case 'RequestEmailChange':
-      requireActive(s);
-      if (!c.currentPasswordMatches) wrongPassword();
-      if (c.newEmail === s.email) return [];
-      return [{ type: 'EmailChangeRequested', data: { oldEmail: s.email, newEmail: c.newEmail, ...c.token } }];
     case 'Deactivate':
       requireActive(s);
-      if (c.by === 'self' && !c.currentPasswordMatches) wrongPassword();
+      if (c.by === 'self') requireCurrentPassword(c.currentPassword, s);
       return [{ type: 'UserDeactivated', data: { at: c.now, by: c.by, endedSessionIds: ids(s.sessions) } }];
     case 'Restore':
       if (!s.exists) fail('NOT_FOUND', 'User not found');

@@ -225,7 +225,7 @@ const SPECS: OpSpec[] = [
     auth: 'public',
     query: tokenEmailSchema,
     ok: { status: 200, description: 'Verified', schema: 'Message' },
-    errors: { 400: 'The link is invalid, spent or expired (INVALID_TOKEN)' },
+    errors: { 400: 'The link is invalid, spent or expired (INVALID_TOKEN)', 409: 'A change of email confirmed for an address that another account took since it was asked for (CONFLICT)' },
   },
   {
     method: 'post',
@@ -236,7 +236,7 @@ const SPECS: OpSpec[] = [
     auth: 'public',
     body: { schema: tokenEmailSchema },
     ok: { status: 200, description: 'Verified', schema: 'Message' },
-    errors: { 400: 'The token is invalid, spent or expired (INVALID_TOKEN)' },
+    errors: { 400: 'The token is invalid, spent or expired (INVALID_TOKEN)', 409: 'A change of email confirmed for an address that another account took since it was asked for (CONFLICT)' },
   },
   {
     method: 'post',
@@ -327,7 +327,7 @@ const SPECS: OpSpec[] = [
     auth: 'public',
     body: { schema: resetPasswordSchema },
     ok: { status: 200, description: 'Password reset', schema: 'Message' },
-    errors: { 400: 'The token is invalid, spent or expired (INVALID_TOKEN)' },
+    errors: { 400: 'The token is invalid, spent or expired (INVALID_TOKEN)', 409: 'A change of email confirmed for an address that another account took since it was asked for (CONFLICT)' },
   },
 
   // Profile
@@ -349,11 +349,11 @@ const SPECS: OpSpec[] = [
       tag: 'Profile',
       summary: method === 'put' ? 'Update the caller’s profile' : 'Update the caller’s profile (same as PUT)',
       description:
-        'Only the fields sent change. A new `email` needs `currentPassword` and stays pending until confirmed from the link sent to it. `role`, `emailVerified` and the like are not writable here (422).',
+        'Only the fields sent change, all or none. A new `email` needs `currentPassword` and stays pending until confirmed from the link sent to it; it is claimed only then, and the answer is the same whether or not another account has it (its owner gets a notice instead of a link). `role`, `emailVerified` and the like are not writable here (422).',
       auth: 'session',
       body: { schema: profileUpdateSchema, example: { firstName: 'Ada', lastName: 'Lovelace' } },
       ok: { status: 200, description: 'Updated', schema: 'ProfileUpdated' },
-      errors: { 400: 'The current password is wrong (WRONG_PASSWORD)', 409: 'The username or email is taken' },
+      errors: { 400: 'The current password is wrong, or was replaced by a password change while this request ran (WRONG_PASSWORD)', 409: 'The username is taken' },
       lockout: true,
     }),
   ),
@@ -367,7 +367,7 @@ const SPECS: OpSpec[] = [
     auth: 'session',
     body: { schema: changePasswordSchema },
     ok: { status: 200, description: 'Changed', schema: 'PasswordChanged', headers: noStore() },
-    errors: { 400: 'The current password is wrong (WRONG_PASSWORD)' },
+    errors: { 400: 'The current password is wrong, or was replaced by a password change while this request ran: of parallel changes with one password, one wins (WRONG_PASSWORD)' },
     lockout: true,
   },
   {
@@ -380,7 +380,7 @@ const SPECS: OpSpec[] = [
     auth: 'session',
     body: { schema: deactivateSchema },
     ok: { status: 200, description: 'Deactivated', schema: 'Message' },
-    errors: { 400: 'The current password is wrong (WRONG_PASSWORD)' },
+    errors: { 400: 'The current password is wrong, or was replaced by a password change while this request ran (WRONG_PASSWORD)' },
     lockout: true,
   },
   {
@@ -678,7 +678,7 @@ function errorsOf(spec: OpSpec): Map<number, string[]> {
     add(415, 'The body is not JSON');
     add(422, 'The body is nested too deeply');
   }
-  if (spec.body || spec.query) add(422, 'Invalid fields: every failing field is listed in `errors` (VALIDATION_FAILED)');
+  if (spec.body || spec.query) add(422, 'Invalid fields, text that cannot be stored (NUL, an unpaired surrogate) included: every failing field is listed in `errors` (VALIDATION_FAILED)');
   if (spec.auth === 'session' || spec.auth === 'session-or-key') {
     add(401, 'Not signed in, or the token is invalid, expired or revoked (UNAUTHENTICATED)');
     if (spec.auth === 'session') add(403, 'API keys cannot be used here');

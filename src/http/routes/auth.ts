@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import { DomainError } from '../../commands/errors';
 import {
@@ -11,7 +12,8 @@ import {
   signInAfterRegistration,
   SignedIn,
 } from '../../commands/session/sessions';
-import { registerUser, requestPasswordReset, resendVerification, resetPassword, verifyEmail } from '../../commands/user/account';
+import { registerUser, resetPassword, verifyEmail } from '../../commands/user/account';
+import { newOneTimeToken } from '../../commands/tokens';
 import { normaliseEmail } from '../../events/claim';
 import { UserId } from '../../events/user';
 import { presentUser } from '../../projections/users';
@@ -20,6 +22,7 @@ import { authenticate, requireSession } from '../auth';
 import { perIp } from '../rate-limit';
 import { emailOnlySchema, loginSchema, refreshSchema, registerSchema, resetPasswordSchema, tokenEmailSchema } from '../schemas';
 import { AppState, caughtUp, Ctx, HttpServices } from '../types';
+import { AccountJob } from '../../workers/queues';
 import { bodyOf, validate } from '../validate';
 import { tokensFor } from '../token-response';
 
@@ -52,11 +55,14 @@ export function authRouter(svc: HttpServices): Router<AppState> {
   const r = new Router<AppState>({ prefix: '/api/auth' });
   const auth = authenticate(svc);
   const limits = svc.limits;
+  // One job per request, whatever the address: the worker looks it up (see AccountJob).
+  const queueAccountJob = (job: AccountJob) => svc.queues.account.add(job.kind, job, { jobId: randomUUID() });
 
   // Per-address email limits stay silent: a 429 there would tell who has an account.
   r.post('/register', perIp(limits.registerPerIp), perIp(limits.emailPerIp), async (ctx) => {
     const b = validate(registerSchema, bodyOf(ctx));
-    const notifyIfExisting = await limits.mayEmail(normaliseEmail(b.email));
+    const email = normaliseEmail(b.email);
+    const mayEmail = await limits.mayEmail(email);
     const result = await registerUser(
       svc.cmd,
       {
@@ -67,10 +73,13 @@ export function authRouter(svc: HttpServices): Router<AppState> {
         lastName: b.lastName ?? null,
         name: b.name ?? null,
         profile: b.profile ?? null,
-        notifyIfExisting,
       },
       ctx.state.meta,
     );
+    // The owner of a registered address is told off the request (past its email share, not at all).
+    if (result.outcome === 'existing' && mayEmail) {
+      await queueAccountJob({ kind: 'registration-attempt', userId: result.ownerId, email, at: svc.cmd.clock().toISOString(), meta: ctx.state.meta });
+    }
     if (!svc.config.requireEmailVerification) {
       if (result.outcome === 'existing') throw new DomainError('CONFLICT', 'An account with this email already exists', [{ path: 'email', message: 'email is already registered' }]);
       const signedIn = await signInAfterRegistration(svc.cmd, result.userId, b.deviceId ?? null, ctx.state.meta);
@@ -78,7 +87,9 @@ export function authRouter(svc: HttpServices): Router<AppState> {
       ctx.body = { message: 'Registered and signed in.', ...(await signedInBody(svc, ctx, signedIn)) };
       return;
     }
-    await caughtUp(svc, result.position);
+    // No wait for the projections, on either path: waiting only when an account was created is
+    // what told a new address from a registered one. Nothing the client can do next reads them
+    // (verification and sign-in read the streams; sign-in waits for its own write, which follows this one).
     ctx.status = 201;
     ctx.body = { message: REGISTERED_MESSAGE };
   });
@@ -93,7 +104,11 @@ export function authRouter(svc: HttpServices): Router<AppState> {
 
   r.post('/resend-verification', perIp(limits.emailPerIp), async (ctx) => {
     const b = validate(emailOnlySchema, bodyOf(ctx));
-    if (await limits.mayEmail(normaliseEmail(b.email))) await resendVerification(svc.cmd, b.email, ctx.state.meta);
+    const email = normaliseEmail(b.email);
+    if (await limits.mayEmail(email)) {
+      const token = newOneTimeToken(svc.config.tokenSecret, 'verify-email', svc.config.verificationTtlSeconds, svc.cmd.clock());
+      await queueAccountJob({ kind: 'resend-verification', email, token, meta: ctx.state.meta });
+    }
     ctx.status = 202;
     ctx.body = { message: 'If that address has an unverified account, a new link is on its way.' };
   });
@@ -163,7 +178,11 @@ export function authRouter(svc: HttpServices): Router<AppState> {
 
   r.post('/forgot-password', perIp(limits.emailPerIp), async (ctx) => {
     const b = validate(emailOnlySchema, bodyOf(ctx));
-    if (await limits.mayEmail(normaliseEmail(b.email))) await requestPasswordReset(svc.cmd, b.email, ctx.state.meta);
+    const email = normaliseEmail(b.email);
+    if (await limits.mayEmail(email)) {
+      const token = newOneTimeToken(svc.config.tokenSecret, 'reset-password', svc.config.resetTtlSeconds, svc.cmd.clock());
+      await queueAccountJob({ kind: 'reset-password', email, token, meta: ctx.state.meta });
+    }
     ctx.status = 202;
     ctx.body = { message: 'If that email has an account, a reset link is on its way.' };
   });

@@ -1,4 +1,4 @@
-import { deriveOneTimeToken } from '../../commands/tokens';
+import { accountLinkToken, deriveOneTimeToken } from '../../commands/tokens';
 import { EmailJob } from '../queues';
 import { Mail } from '../mailer';
 
@@ -75,7 +75,8 @@ export function renderEmail(job: EmailJob, ctx: TemplateContext): Mail {
         `Confirm your new email for ${ctx.productName}`,
         layout(ctx, 'Confirm your new email address', [hello, 'Follow the link to make this your account\'s address. Until then the old one stays in use.'], {
           label: 'Confirm new email',
-          url: link(ctx, '/api/auth/verify-email', { token: token('change-email'), email: job.to }),
+          // Jobs queued before links named their account carry no userId: their address was claimed when asked for.
+          url: link(ctx, '/api/auth/verify-email', { token: job.userId ? accountLinkToken(job.userId, token('change-email')) : token('change-email'), email: job.to }),
         }),
       );
     case 'email-change-old':
@@ -85,6 +86,15 @@ export function renderEmail(job: EmailJob, ctx: TemplateContext): Mail {
           hello,
           `A request was made to change your account's email to ${job.newEmail ?? 'a new address'}. It takes effect once confirmed from that address.`,
           'If this was not you, change your password now.',
+        ]),
+      );
+    case 'email-in-use':
+      return mail(
+        `Someone tried to use your email for another ${ctx.productName} account`,
+        layout(ctx, 'Your address is already in use', [
+          hello,
+          'Someone (maybe you) asked to move another account to this address, which already belongs to your account. Nothing was changed.',
+          'If it was you and you meant to merge accounts, sign in to this one instead. Otherwise you can ignore this email.',
         ]),
       );
     case 'account-deactivated':
