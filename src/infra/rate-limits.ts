@@ -12,6 +12,9 @@ import { Rate, RateLimits as RateLimitsConfig } from '../config';
 
 const HOUR = 3600;
 
+/** How long an attempt waits for the attempts in flight ahead of it to settle (a compare takes a bcrypt's time). */
+export const ADMIT_WAIT_MS = 5000;
+
 const secondsOf = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
 
 /** What is counted, as it appears in a key. */
@@ -121,77 +124,107 @@ const book = async (l: RateLimiterRedis, key: string): Promise<RateLimiterRes> =
  * `maxPerHour` failures an hour, then an hour's lock; a success gives its point back.
  *
  * Every attempt is booked as a failure before its password is compared, so parallel guesses
- * count against each other: of a burst, only as many are compared as the lock allows, and the
- * rest are refused with the lock that applies. A failure then only has to start the lock if it
- * was the one to reach it; a success clears what it booked. An attempt whose compare never
- * finished stays booked, as a failure. Sign-in and re-entered current passwords (change, email
- * change, deactivate) share it.
+ * count against each other: of a burst, only as many are compared at once as the count allows.
+ * The rest wait (up to `ADMIT_WAIT_MS`) for those to settle: a failure that reaches the count
+ * locks the account and the waiters are refused with that lock; a success clears the count and
+ * they go on, so one person's parallel requests with the right password never lock their own
+ * account. An attempt whose compare never finished stays booked: a waiter that outlives the
+ * bound starts the lock, which ends with the count cleared, so it cannot stay stuck. Sign-in and
+ * re-entered current passwords (change, email change, deactivate) share it.
+ *
+ * Counts and locks are separate keys: a count past its limit for a moment (two waiters booking
+ * at once) is never mistaken for a lock.
  */
 export class LoginThrottle {
   private readonly short: RateLimiterRedis;
   private readonly long: RateLimiterRedis;
   private readonly hourly: RateLimiterRedis;
+  private readonly shortLock: RateLimiterRedis;
+  private readonly longLock: RateLimiterRedis;
 
   constructor(
     redis: Redis,
     prefix: string,
     private readonly c: RateLimitsConfig['loginFailures'],
   ) {
-    // The consecutive counts run for an hour (at least the lock); past `lockAfter` an attempt is
-    // refused, and the lock itself is a `block` from the failure that reached the count.
+    // The consecutive counts run for an hour (at least the lock); a lock is a `block` of its own key.
     this.short = limiter(redis, prefix, 'login-fail-short', { points: c.lockAfter, duration: Math.max(HOUR, c.lockSeconds) });
     this.long = limiter(redis, prefix, 'login-fail-long', { points: c.longLockAfter, duration: Math.max(HOUR, c.longLockSeconds) });
     this.hourly = limiter(redis, prefix, 'login-fail-hour', { points: c.maxPerHour, duration: HOUR, blockDuration: HOUR });
+    this.shortLock = limiter(redis, prefix, 'login-lock-short', { points: 1, duration: c.lockSeconds });
+    this.longLock = limiter(redis, prefix, 'login-lock-long', { points: 1, duration: c.longLockSeconds });
   }
 
-  /**
-   * How long a count still locks the account. Past its limit only while a lock runs, or for the
-   * moment an attempt that went past it takes to start one: never longer than the lock itself.
-   */
-  private static lockedMs(l: RateLimiterRedis, r: RateLimiterRes | null, lockSeconds: number): number {
-    return r !== null && r.consumedPoints > l.points ? Math.min(r.msBeforeNext, lockSeconds * 1000) : 0;
+  /** Milliseconds a lock key still holds (0: not locked). */
+  private static lockedMs(lock: RateLimiterRedis, r: RateLimiterRes | null): number {
+    return r !== null && r.consumedPoints > lock.points ? r.msBeforeNext : 0;
   }
 
   private static refused(limit: string, ms: number): never {
     throw new RateLimitedError(limit, secondsOf(ms), 'Too many failed sign-ins for this account; try again later');
   }
 
+  /** Starts the short lock; when it ends, the consecutive count starts again from nothing. */
+  private lockShort(key: string): Promise<unknown> {
+    return inStore(() => Promise.all([this.shortLock.block(key, this.c.lockSeconds), this.short.delete(key)]));
+  }
+
+  private lockLong(key: string): Promise<unknown> {
+    return inStore(() => Promise.all([this.longLock.block(key, this.c.longLockSeconds), this.long.delete(key), this.short.delete(key)]));
+  }
+
   /** Before the password is compared: refuses a locked account, else books the attempt as a failure. */
   async admit(account: string): Promise<Attempt> {
     const key = hashedKey(account);
     const c = this.c;
-    // A locked account is refused before anything is booked: waiting out a lock adds no failures.
-    const [s, l] = await inStore(() => Promise.all([this.short.get(key), this.long.get(key)]));
-    const lockedMs = Math.max(LoginThrottle.lockedMs(this.short, s, c.lockSeconds), LoginThrottle.lockedMs(this.long, l, c.longLockSeconds));
-    if (lockedMs > 0) LoginThrottle.refused('login-account', lockedMs);
+    const waitUntil = Date.now() + ADMIT_WAIT_MS;
+    for (;;) {
+      // A locked account is refused before anything is booked: waiting out a lock adds no failures.
+      const [sl, ll] = await inStore(() => Promise.all([this.shortLock.get(key), this.longLock.get(key)]));
+      const lockedMs = Math.max(LoginThrottle.lockedMs(this.shortLock, sl), LoginThrottle.lockedMs(this.longLock, ll));
+      if (lockedMs > 0) LoginThrottle.refused('login-account', lockedMs);
 
-    // Each count is booked only by attempts the one before admitted, so attempts refused by the
-    // short count never inflate the long one. Attempts in flight hold the last guesses a count
-    // allows: one past them is refused, and that lock starts now (a failure among them starts it
-    // again), so a booked attempt that never finished cannot leave a count stuck for its window.
-    const bs = await book(this.short, key);
-    if (bs.consumedPoints > c.lockAfter) {
-      await inStore(() => this.short.block(key, c.lockSeconds));
-      LoginThrottle.refused('login-account', c.lockSeconds * 1000);
+      // Each count is booked only by attempts the one before admitted, so attempts held back by the
+      // short count never inflate the long one. Attempts in flight hold the last guesses a count
+      // allows: one past them gives its point back and waits for them to settle.
+      const mayWait = Date.now() < waitUntil;
+      const bs = await book(this.short, key);
+      if (bs.consumedPoints > c.lockAfter) {
+        if (mayWait) {
+          await this.giveBack([this.short], key);
+          continue;
+        }
+        await this.lockShort(key);
+        LoginThrottle.refused('login-account', c.lockSeconds * 1000);
+      }
+      const bl = await book(this.long, key);
+      if (bl.consumedPoints > c.longLockAfter) {
+        if (mayWait) {
+          await this.giveBack([this.short, this.long], key);
+          continue;
+        }
+        await this.lockLong(key);
+        LoginThrottle.refused('login-account', c.longLockSeconds * 1000);
+      }
+      const h = await book(this.hourly, key);
+      if (h.consumedPoints > c.maxPerHour) {
+        await inStore(() => Promise.all([this.short.reward(key, 1), this.long.reward(key, 1)]));
+        LoginThrottle.refused('login-account-hourly', h.msBeforeNext);
+      }
+      return { key, locksShort: bs.consumedPoints === c.lockAfter, locksLong: bl.consumedPoints === c.longLockAfter };
     }
-    const bl = await book(this.long, key);
-    if (bl.consumedPoints > c.longLockAfter) {
-      await inStore(() => Promise.all([this.long.block(key, c.longLockSeconds), this.short.reward(key, 1)]));
-      LoginThrottle.refused('login-account', c.longLockSeconds * 1000);
-    }
-    const h = await book(this.hourly, key);
-    if (h.consumedPoints > c.maxPerHour) {
-      await inStore(() => Promise.all([this.short.reward(key, 1), this.long.reward(key, 1)]));
-      LoginThrottle.refused('login-account-hourly', h.msBeforeNext);
-    }
-    return { key, locksShort: bs.consumedPoints === c.lockAfter, locksLong: bl.consumedPoints === c.longLockAfter };
+  }
+
+  /** Undoes this attempt's booking of `counts`, then pauses briefly (jittered) before it looks again. */
+  private async giveBack(counts: RateLimiterRedis[], key: string): Promise<void> {
+    await inStore(() => Promise.all(counts.map((l) => l.reward(key, 1))));
+    await new Promise((r) => setTimeout(r, 15 + Math.random() * 35));
   }
 
   /** The password did not match: the failure is booked already; it starts a lock it reached. */
   async failed(a: Attempt): Promise<void> {
-    await inStore(() =>
-      Promise.all([a.locksShort ? this.short.block(a.key, this.c.lockSeconds) : null, a.locksLong ? this.long.block(a.key, this.c.longLockSeconds) : null]),
-    );
+    if (a.locksLong) await this.lockLong(a.key);
+    else if (a.locksShort) await this.lockShort(a.key);
   }
 
   /** The password matched: the consecutive counts start again, and the hour gets its point back. */

@@ -128,6 +128,15 @@ describe('rate limits (OWASP ASVS 5.0 V2.4.1, V6.3.1; NIST 800-63B-4 3.2.2)', ()
     expect((await loginFrom(freshIp(), 'parallel@example.com', TEST_PASSWORD)).status).toBe(200);
   });
 
+  it('NIST 800-63B-4 3.2.2: parallel sign-ins with the right password wait for each other and never lock the account', async () => {
+    await account('parallel-right@example.com');
+    const answers = await Promise.all(Array.from({ length: 10 }, () => loginFrom(freshIp(), 'parallel-right@example.com', TEST_PASSWORD)));
+    expect(answers.map((a) => a.status)).toEqual(Array.from({ length: 10 }, () => 200));
+    // Nothing was left booked: three failures are still needed to lock.
+    for (let i = 0; i < 2; i++) expect((await loginFrom(freshIp(), 'parallel-right@example.com', 'wrong password 123')).status).toBe(401);
+    expect((await loginFrom(freshIp(), 'parallel-right@example.com', TEST_PASSWORD)).status).toBe(200);
+  });
+
   it('NIST 800-63B-4 3.2.2: attempts admitted all at once: only as many as the short lock allows go on to a compare, and the refused ones count toward no longer lock', async () => {
     const throttle = new LoginThrottle(s.system.redis, s.config.redisPrefix, s.config.rateLimits.loginFailures);
     const account = 'user:burst-at-once';
