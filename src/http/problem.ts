@@ -1,6 +1,7 @@
 import { Context, Next } from 'koa';
 import { ValidationError } from 'yup';
-import { DomainError, DomainErrorCode, FieldError, RateLimitedError } from '../commands/errors';
+import { ContentionError, DomainError, DomainErrorCode, FieldError, RateLimitedError, RetryLaterError } from '../commands/errors';
+import { WrongExpectedVersionError } from '../eventstore/types';
 
 /** The one place where a domain error code becomes an HTTP status (RFC 9457 problem details). */
 const STATUS: Record<DomainErrorCode, number> = {
@@ -19,7 +20,11 @@ const STATUS: Record<DomainErrorCode, number> = {
   RATE_LIMITED: 429,
   CSRF_REJECTED: 403,
   UNAVAILABLE: 503,
+  CONTENTION: 503,
 };
+
+/** A 503 that does not say when (a dependency down): clients come back after this long. */
+const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -89,14 +94,16 @@ export async function problemMiddleware(ctx: Context, next: Next): Promise<void>
       else if (ctx.status === 405) sendProblem(ctx, 405, 'METHOD_NOT_ALLOWED', `${ctx.method} is not allowed here; see the Allow header`);
       else if (ctx.status === 501) sendProblem(ctx, 501, 'NOT_IMPLEMENTED', `${ctx.method} is not supported`);
     }
-  } catch (err) {
+  } catch (thrown) {
+    // An append that lost its race outside handle()'s retries (claims, seeds) is contention too.
+    const err = thrown instanceof WrongExpectedVersionError ? new ContentionError(thrown.stream) : thrown;
     if (err instanceof DomainError) {
       const status = STATUS[err.code];
       sendProblem(ctx, status, err.code, err.message, err.errors);
-      if (err instanceof RateLimitedError) {
-        ctx.set('Retry-After', String(err.retryAfterSeconds));
-        ctx.state.log?.warn({ limit: err.limit, ip: ctx.ip, retryAfter: err.retryAfterSeconds }, 'rate limited');
-      }
+      if (err instanceof RetryLaterError) ctx.set('Retry-After', String(err.retryAfterSeconds));
+      else if (status === 503) ctx.set('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+      if (err instanceof RateLimitedError) ctx.state.log?.warn({ limit: err.limit, ip: ctx.ip, retryAfter: err.retryAfterSeconds }, 'rate limited');
+      if (err instanceof ContentionError) ctx.state.log?.warn({ stream: err.stream }, 'write contention outlasted the retries');
       if (err.code === 'CSRF_REJECTED') ctx.state.log?.warn({ origin: ctx.get('origin') || null }, 'cross-site request refused');
       return;
     }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CommandContext, RequestMeta } from '../context';
-import { DomainError, fail } from '../errors';
+import { ContentionError, DomainError, fail } from '../errors';
 import { handle, load } from '../handle';
 import { latest } from '../positions';
 import { newOneTimeToken, sha256 } from '../tokens';
@@ -9,7 +9,7 @@ import { checkPassword, rotateSession, SignedIn, throttleKeyOf } from '../sessio
 import { userDecider, UserState } from './decider';
 import { normaliseEmail, normaliseUsername } from '../../events/claim';
 import { Role, SessionId, userStream, UserId } from '../../events/user';
-import { Position, WrongExpectedVersionError } from '../../eventstore/types';
+import { Position } from '../../eventstore/types';
 
 export interface RegisterInput {
   email: string;
@@ -52,7 +52,7 @@ export async function registerUser(ctx: CommandContext, input: RegisterInput, me
       return { outcome: 'existing', position: noted.position };
     } catch (err) {
       // Heavy contention on the owner's stream means a notice is being recorded already.
-      if (err instanceof WrongExpectedVersionError) return { outcome: 'existing', position: null };
+      if (err instanceof ContentionError) return { outcome: 'existing', position: null };
       throw err;
     }
   }
