@@ -150,6 +150,28 @@ export class EventStoreDbEventStore implements EventStore {
     }
   }
 
+  /**
+   * $all read backwards from the end until an event older than `since` (commit order is time
+   * order in EventStoreDB): the window is read, never the rest of the log. The Node client
+   * cannot filter a read by type, so the window's other events are skipped here.
+   */
+  async readRecent(since: Date, types: readonly string[]): Promise<RecordedEvent[]> {
+    const wanted = new Set(types);
+    const out: RecordedEvent[] = [];
+    const reading = this.client.readAll({ direction: BACKWARDS, fromPosition: END, resolveLinkTos: false });
+    try {
+      for await (const resolved of reading) {
+        const ours = userEventOf(resolved);
+        if (!ours) continue;
+        if (ours.createdAt < since) break;
+        if (wanted.has(ours.type)) out.push(ours);
+      }
+    } finally {
+      await reading.cancel().catch(() => undefined);
+    }
+    return out.reverse();
+  }
+
   async headPosition(): Promise<Position | null> {
     const reading = this.client.readAll({ direction: BACKWARDS, fromPosition: END, resolveLinkTos: false });
     try {

@@ -143,6 +143,17 @@ export class PostgresEventStore implements EventStore {
     return rows.map(toRecorded);
   }
 
+  /** One index range per type (es_events_type_created_at): the rows asked for, nothing older. */
+  async readRecent(since: Date, types: readonly string[]): Promise<RecordedEvent[]> {
+    const { rows } = await this.pool.query<EventRow>(
+      `SELECT ${COLUMNS} FROM es_events
+       WHERE event_type = ANY($1::text[]) AND created_at >= $2
+       ORDER BY transaction_id, global_position`,
+      [types, since],
+    );
+    return rows.map(toRecorded);
+  }
+
   async headPosition(): Promise<Position | null> {
     const { rows } = await this.pool.query<{ transaction_id: string; global_position: string }>(
       `SELECT transaction_id, global_position FROM es_events
