@@ -25,6 +25,7 @@ export function revocationsOf(events: readonly RecordedEvent[]): { revoked: Revo
   };
   for (const r of events) {
     if (r.streamId.startsWith(SESSION_PREFIX)) {
+      // Usually the user's stream says so too; not when a process died between the two appends.
       if (asDomainEvent<SessionEvent>(r).type === 'SessionRevoked') end([r.streamId.slice(SESSION_PREFIX.length)], r);
       continue;
     }
