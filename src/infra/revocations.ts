@@ -279,7 +279,8 @@ export class RevocationList {
    * when that cannot be known: Redis unreachable, or a rebuild that does not finish in time.
    */
   async accepts(sessionId: string, version: number): Promise<boolean> {
-    if (this.live) return this.acceptsLocally(sessionId, version);
+    // What this process knows refuses without asking: revocations only ever tighten.
+    if (this.live || !this.acceptsLocally(sessionId, version)) return this.acceptsLocally(sessionId, version);
     for (let pass = 0; ; pass++) {
       const rebuilding = this.rebuilding ?? this.syncing;
       if (rebuilding) await bounded(rebuilding, REBUILD_WAIT_MS).catch(unavailable);
