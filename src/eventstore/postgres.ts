@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Pool, PoolConfig } from 'pg';
 import { eventStoreSchemaSql } from './postgres-schema';
+import { reconnectDelayMs } from './reconnect';
 import {
   AppendResult,
   EventMetadata,
@@ -54,6 +55,10 @@ const modeOf = (expected: Expected): [string, string | null] =>
 export class PostgresEventStore implements EventStore {
   private listener: Client | null = null;
   private readonly listeners = new Set<(appended?: Position) => void>();
+  /** The next attempt to LISTEN again after the connection was lost. */
+  private relisten: NodeJS.Timeout | null = null;
+  private listenFailures = 0;
+  private closed = false;
 
   constructor(
     private readonly pool: Pool,
@@ -163,31 +168,56 @@ export class PostgresEventStore implements EventStore {
     return rows[0] ? { commit: BigInt(rows[0].transaction_id), prepare: BigInt(rows[0].global_position) } : null;
   }
 
-  /** LISTEN on a dedicated connection; a hint that lets tailing readers wake without polling. */
+  /**
+   * LISTEN on a dedicated connection; a hint that lets tailing readers wake without polling.
+   * A lost connection (a terminated backend, a server restart) is opened again, with backoff,
+   * for as long as anyone listens; listeners are woken when it is lost and when it is back,
+   * since what was appended in between was never announced.
+   */
   onAppend(listener: (appended?: Position) => void): () => void {
     this.listeners.add(listener);
-    if (!this.listener) void this.startListening();
+    if (!this.listener && !this.relisten) void this.listen();
     return () => this.listeners.delete(listener);
   }
 
-  private async startListening(): Promise<void> {
+  private wakeAll(): void {
+    this.listeners.forEach((l) => l());
+  }
+
+  private async listen(): Promise<void> {
     const opts = (this.pool as unknown as { options: PoolConfig }).options;
     const client = new Client(opts);
     this.listener = client;
+    let lost = false;
+    const onLost = () => {
+      if (lost) return;
+      lost = true;
+      if (this.listener === client) this.listener = null;
+      void client.end().catch(() => undefined);
+      if (this.closed || this.listeners.size === 0) return;
+      this.wakeAll();
+      this.relisten = setTimeout(() => {
+        this.relisten = null;
+        void this.listen();
+      }, reconnectDelayMs(this.listenFailures++));
+      this.relisten.unref();
+    };
     client.on('notification', (m) => {
       const appended = parseAppended(m.payload);
       this.listeners.forEach((l) => l(appended));
     });
-    client.on('error', () => {
-      // The pollers behind onAppend still run; reconnect on the next subscription.
-      this.listener = null;
-    });
+    client.on('error', onLost);
+    client.on('end', onLost);
     try {
       await client.connect();
       await client.query('LISTEN es_appended');
     } catch {
-      this.listener = null;
+      onLost();
+      return;
     }
+    if (lost) return;
+    this.listenFailures = 0;
+    this.wakeAll();
   }
 
   async ping(): Promise<void> {
@@ -195,6 +225,8 @@ export class PostgresEventStore implements EventStore {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.relisten) clearTimeout(this.relisten);
     const l = this.listener;
     this.listener = null;
     this.listeners.clear();
