@@ -205,9 +205,11 @@ export class EventStoreDbEventStore implements EventStore {
 
   private subscribe(): void {
     const sub = this.client.subscribeToAll({ fromPosition: END, resolveLinkTos: false, filter: excludeSystemEvents() });
+    const again = this.subscribeFailures > 0;
     sub.on('confirmation', () => {
       this.subscribeFailures = 0;
-      this.listeners.forEach((l) => l());
+      // Back after a failure: what was appended meanwhile was never announced.
+      if (again) this.listeners.forEach((l) => l());
     });
     sub.on('data', (resolved) => {
       const p = resolved.event?.position;

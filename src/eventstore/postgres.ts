@@ -58,6 +58,7 @@ export class PostgresEventStore implements EventStore {
   /** The next attempt to LISTEN again after the connection was lost. */
   private relisten: NodeJS.Timeout | null = null;
   private listenFailures = 0;
+  private lostOnce = false;
   private closed = false;
 
   constructor(
@@ -193,6 +194,7 @@ export class PostgresEventStore implements EventStore {
       if (lost) return;
       lost = true;
       if (this.listener === client) this.listener = null;
+      this.lostOnce = true;
       void client.end().catch(() => undefined);
       if (this.closed || this.listeners.size === 0) return;
       this.wakeAll();
@@ -216,8 +218,10 @@ export class PostgresEventStore implements EventStore {
       return;
     }
     if (lost) return;
+    // Back after a loss: what was appended meanwhile was never announced. (Not on the first
+    // connection: nothing was listening before it.)
+    if (this.lostOnce) this.wakeAll();
     this.listenFailures = 0;
-    this.wakeAll();
   }
 
   async ping(): Promise<void> {
