@@ -82,7 +82,17 @@ interface HttpishError {
   expose?: boolean;
   type?: string;
   message?: string;
+  code?: string;
+  name?: string;
 }
+
+/**
+ * PostgreSQL gone, or gone mid-query (a terminated backend, a restart, a failover): SQLSTATE
+ * admin/crash shutdown and connection exceptions, the socket errors, and the drivers' own words.
+ */
+const CONNECTION_LOST = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
+const isConnectionLoss = (e: HttpishError): boolean =>
+  CONNECTION_LOST.has(e.code ?? '') || e.name === 'KnexTimeoutError' || /^Connection terminated/.test(e.message ?? '');
 
 /** Turns every error into problem+json; never leaks a stack trace. */
 export async function problemMiddleware(ctx: Context, next: Next): Promise<void> {
@@ -119,6 +129,11 @@ export async function problemMiddleware(ctx: Context, next: Next): Promise<void>
       sendProblem(ctx, 400, 'MALFORMED_JSON', proto ? 'The body may not contain a "__proto__" key' : 'The body is not valid JSON');
     } else if (status === 413 || e.type === 'entity.too.large') {
       sendProblem(ctx, 413, 'PAYLOAD_TOO_LARGE', 'The body is too large');
+    } else if (isConnectionLoss(e)) {
+      // A dependency, not a bug: the client may retry, as after any 503.
+      ctx.state.log?.warn({ err }, 'database connection lost');
+      sendProblem(ctx, 503, 'UNAVAILABLE', 'A dependency is unavailable; try again shortly');
+      ctx.set('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
     } else if (status >= 400 && status < 500) {
       sendProblem(ctx, status, CODE_OF_STATUS[status] ?? 'BAD_REQUEST', e.expose && e.message ? e.message : TITLES[status] ?? 'Bad request');
     } else {

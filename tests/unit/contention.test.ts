@@ -52,7 +52,7 @@ describe('a write that keeps losing its race', () => {
   });
 });
 
-describe('contention over HTTP', () => {
+describe('contention and lost connections over HTTP', () => {
   const serve = async (thrown: Error): Promise<Response> => {
     const app = new Koa();
     app.use(problemMiddleware);
@@ -77,5 +77,22 @@ describe('contention over HTTP', () => {
     expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
     expect(res.headers.get('retry-after')).toBe('1');
     expect(((await res.json()) as { code: string }).code).toBe('CONTENTION');
+  });
+
+  it.each([
+    ['a backend terminated mid-query (57P01)', Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })],
+    ['a connection that ended under a query', new Error('Connection terminated unexpectedly')],
+    ['a refused connection', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })],
+  ])('%s is a 503 UNAVAILABLE with Retry-After, not a 500', async (_, err) => {
+    const res = await serve(err);
+    expect(res.status).toBe(503);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(((await res.json()) as { code: string }).code).toBe('UNAVAILABLE');
+  });
+
+  it('any other error is still a 500 that says nothing more', async () => {
+    const res = await serve(new Error('a bug'));
+    expect(res.status).toBe(500);
+    expect(((await res.json()) as { detail: string }).detail).not.toContain('a bug');
   });
 });
