@@ -80,6 +80,8 @@ export class RevocationList {
   private sweeper: NodeJS.Timeout | null = null;
   private rebuilding: Promise<void> | null = null;
   private syncing: Promise<void> | null = null;
+  /** Bumped whenever the subscription is lost. */
+  private connection = 0;
   private resync: NodeJS.Timeout | null = null;
   private stopped = false;
   /** Writes Redis missed: session id → its tightest entry. */
@@ -124,6 +126,7 @@ export class RevocationList {
     });
     // Until resubscribed and synced after a reconnect, checks ask Redis (or wait for a rebuild).
     sub.on('close', () => {
+      this.connection++;
       this.live = false;
     });
     sub.on('ready', () => {
@@ -146,14 +149,25 @@ export class RevocationList {
     });
   }
 
-  /** Subscribes, then takes the list from the log (at start, or when Redis lost it) or from Redis. */
+  /**
+   * Subscribes, then takes the list from the log (at start, or when Redis lost it) or from Redis.
+   * Live only if the subscription held throughout: one lost meanwhile may have missed messages.
+   */
   private sync(fromLog: boolean): Promise<void> {
     this.syncing ??= (async () => {
       try {
-        await this.subscriber!.subscribe(this.channel);
-        if (fromLog || (await this.redis.exists(this.epochKey)) === 0) await this.rebuild();
-        else await this.loadFromRedis();
-        this.live = true;
+        for (let first = true; ; first = false) {
+          const connection = this.connection;
+          await this.subscriber!.subscribe(this.channel);
+          if ((fromLog && first) || (await this.redis.exists(this.epochKey)) === 0) await this.rebuild();
+          else await this.loadFromRedis();
+          if (connection === this.connection) {
+            this.live = true;
+            return;
+          }
+          // Lost meanwhile: go again once it is back (its 'ready' joins this sync).
+          if (this.subscriber!.status !== 'ready') return;
+        }
       } finally {
         this.syncing = null;
       }
