@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import { ConfigError, loadConfig } from './config';
 import { startEmbeddedPostgres } from './infra/embedded-postgres';
 import { createLogger, logFormatFor } from './infra/logger';
-import { ensureRedis } from './infra/redis';
+import { ensureRedis, mayStartOwnRedis } from './infra/redis';
 import { loadOrCreateDevSecrets } from './infra/secrets';
 import { bootstrapAdmin } from './commands/user/admin-bootstrap';
 import { ProcessRole, startSystem } from './system';
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     config = { ...config, databaseUrl: pg.url };
     log.info('DATABASE_URL not set: using embedded PostgreSQL under %s', dataDir);
   }
-  const redis = await ensureRedis(config.redisUrl, dataDir, log);
+  const redis = await ensureRedis(config.redisUrl, dataDir, log, mayStartOwnRedis(env));
   cleanups.push(() => redis.stop());
   config = { ...config, redisUrl: redis.url };
 

@@ -19,6 +19,7 @@ import { instrumentStore, Metrics } from './infra/metrics';
 import { PasswordHasher } from './infra/password-hasher';
 import { LoginThrottle, RequestLimits } from './infra/rate-limits';
 import { RevocationList } from './infra/revocations';
+import { revocationsFromLog } from './commands/session/revocations-from-log';
 import { positionOf, readCheckpoints } from './projections/checkpoints';
 import { PROJECTIONS } from './projections';
 import { prepareReadModels, Projector } from './projections/projector';
@@ -61,6 +62,24 @@ export function createEventStore(config: Config, databaseUrl: string): EventStor
     : PostgresEventStore.fromConfig({ connectionString: databaseUrl, max: config.dbPoolMax });
 }
 
+/** How long a Redis command may take before it fails (a Redis that accepts connections but does not answer). */
+const REDIS_COMMAND_TIMEOUT_MS = 1000;
+
+/**
+ * The connection requests use (revocation checks, rate limits, lockout). While Redis is away
+ * its commands fail at once (no offline queue, no retries) and a command that gets no answer
+ * fails after a second, so a request answers 503 within moments instead of hanging.
+ */
+export const connectRedis = (url: string): Redis =>
+  quiet(new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: REDIS_COMMAND_TIMEOUT_MS, connectTimeout: 2000 }));
+
+/** Failures reach the commands that meet them; unheard, ioredis would print each reconnect attempt's. */
+const quiet = (redis: Redis): Redis => redis.on('error', () => undefined);
+
+/** Without an offline queue nothing may be sent before the connection is up: wait for it. */
+const connected = (redis: Redis): Promise<void> =>
+  redis.status === 'ready' ? Promise.resolve() : new Promise((resolve) => redis.once('ready', () => resolve()));
+
 export const createKnex = (databaseUrl: string, max = 10): Knex =>
   knexFactory({ client: 'pg', connection: databaseUrl, pool: { min: 0, max } });
 
@@ -76,11 +95,12 @@ export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole
   if (rawStore instanceof PostgresEventStore) await rawStore.migrate();
   const metrics = new Metrics();
   const store = instrumentStore(rawStore, metrics);
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
+  const redis = connectRedis(config.redisUrl);
   const queues = new Queues({ redisUrl: config.redisUrl, prefix: config.redisPrefix, attempts: options.jobAttempts, backoffMs: options.jobBackoffMs });
+  await connected(redis);
   const hasher = new PasswordHasher(config.bcryptCost, undefined, config.passwordHashNice);
-  const subscriber = roles.has('api') ? new Redis(config.redisUrl, { maxRetriesPerRequest: null }) : null;
-  const revocations = new RevocationList(redis, config.redisPrefix, config.jwt.accessTtlSeconds + 60, subscriber);
+  const subscriber = roles.has('api') ? quiet(new Redis(config.redisUrl, { maxRetriesPerRequest: null })) : null;
+  const revocations = new RevocationList(redis, config.redisPrefix, config.jwt.accessTtlSeconds + 60, subscriber, (since) => revocationsFromLog(store, since), log);
   const cmd: CommandContext = {
     config,
     store,

@@ -17,7 +17,8 @@ export type DomainErrorCode =
   | 'ACCOUNT_DEACTIVATED'
   | 'RATE_LIMITED'
   | 'CSRF_REJECTED'
-  | 'UNAVAILABLE';
+  | 'UNAVAILABLE'
+  | 'CONTENTION';
 
 export interface FieldError {
   path: string;
@@ -34,15 +35,36 @@ export class DomainError extends Error {
   }
 }
 
-/** Too many attempts: the answer says when to try again (HTTP `Retry-After`). */
-export class RateLimitedError extends DomainError {
+/** Nothing wrong with the request, only its moment: the answer says when to try again (HTTP `Retry-After`). */
+export class RetryLaterError extends DomainError {
+  constructor(
+    code: DomainErrorCode,
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(code, message);
+  }
+}
+
+/** Too many attempts. */
+export class RateLimitedError extends RetryLaterError {
   constructor(
     /** Which limit was hit, for the logs. */
     readonly limit: string,
-    readonly retryAfterSeconds: number,
+    retryAfterSeconds: number,
     message = 'Too many requests; try again later',
   ) {
-    super('RATE_LIMITED', message);
+    super('RATE_LIMITED', message, retryAfterSeconds);
+  }
+}
+
+/**
+ * A write that lost every race for its stream (see handle): many concurrent changes to one
+ * account or session. Worth retrying in a moment, so it is a 503 with Retry-After, not a 500.
+ */
+export class ContentionError extends RetryLaterError {
+  constructor(readonly stream: string) {
+    super('CONTENTION', 'Too many concurrent changes to the same account or session; try again in a moment', 1);
   }
 }
 

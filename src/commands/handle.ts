@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventMetadata, EventStore, JsonObject, Position, RecordedEvent, WrongExpectedVersionError } from '../eventstore/types';
 import { BoundedMap } from '../infra/bounded';
 import { Decider } from './decider';
+import { ContentionError } from './errors';
 
 export interface DomainEvent {
   type: string;
@@ -93,9 +94,22 @@ export interface Handled<E, S> {
   position: Position | null;
 }
 
+/** Appends tried per command before it gives up on a contended stream. */
+export const MAX_ATTEMPTS = 16;
+const BACKOFF_BASE_MS = 2;
+const BACKOFF_CAP_MS = 250;
+
 /**
- * Load, decide, append at the expected revision; on a concurrent write, load again and decide
- * again (the decision may change: that is the point).
+ * How long to wait before attempt `attempt` (2, 3, ...): "full jitter", a random share of a
+ * doubling ceiling, so writers that just collided spread out instead of colliding again in step.
+ */
+export const backoffMs = (attempt: number, random: () => number = Math.random): number =>
+  Math.floor(random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1)));
+
+/**
+ * Load, decide, append at the expected revision; on a concurrent write, wait a jittered moment,
+ * load again and decide again (the decision may change: that is the point). A stream still
+ * contended after every attempt is a ContentionError (503 with Retry-After), never a 500.
  */
 export async function handle<C, E extends DomainEvent, S>(
   store: EventStore,
@@ -105,9 +119,10 @@ export async function handle<C, E extends DomainEvent, S>(
   metadata: EventMetadata,
   /** The stream as the caller just loaded it: decided on first, so it is not read twice. */
   loaded?: Loaded<S>,
-  attempts = 5,
+  attempts = MAX_ATTEMPTS,
 ): Promise<Handled<E, S>> {
   for (let attempt = 1; ; attempt++) {
+    if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt)));
     const { state, revision } = attempt === 1 && loaded ? loaded : await load(store, stream, decider);
     const decided = decider.decide(command, state);
     if (decided.length === 0) return { events: [], state, position: null };
@@ -122,8 +137,8 @@ export async function handle<C, E extends DomainEvent, S>(
       remember(cacheOf(store, decider), stream, { state: next, revision: result.nextRevision });
       return { events, state: next, position: result.position };
     } catch (err) {
-      if (err instanceof WrongExpectedVersionError && attempt < attempts) continue;
-      throw err;
+      if (!(err instanceof WrongExpectedVersionError)) throw err;
+      if (attempt >= attempts) throw new ContentionError(stream);
     }
   }
 }

@@ -17,7 +17,19 @@ export type SessionEvent =
         absoluteExpiresAt: string;
       };
     }
-  | { type: 'SessionRefreshed'; data: { previousTokenHash: string; refreshTokenHash: string; at: string } }
+  | {
+      type: 'SessionRefreshed';
+      data: {
+        previousTokenHash: string;
+        refreshTokenHash: string;
+        at: string;
+        /**
+         * A rotation that refuses the session's access tokens issued before it (after a password
+         * change): the revocation list, rebuilt from the log, needs to know which refresh that was.
+         */
+        endsOlderAccessTokens?: true;
+      };
+    }
   | { type: 'SessionRevoked'; data: { reason: SessionEndReason; at: string } };
 
 export type SessionEventType = SessionEvent['type'];

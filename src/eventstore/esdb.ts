@@ -29,6 +29,7 @@ import {
   WrongExpectedVersionError,
   comparePositions,
 } from './types';
+import { reconnectDelayMs } from './reconnect';
 
 const toEsdbExpected = (expected: Expected): AppendExpectedRevision => {
   switch (expected) {
@@ -74,6 +75,8 @@ const userEventOf = (resolved: AllStreamResolvedEvent): RecordedEvent | null => 
 export class EventStoreDbEventStore implements EventStore {
   private subscription: AllStreamSubscription | null = null;
   private readonly listeners = new Set<(appended?: Position) => void>();
+  private resubscribe: NodeJS.Timeout | null = null;
+  private subscribeFailures = 0;
 
   constructor(private readonly client: EventStoreDBClient) {}
 
@@ -150,6 +153,28 @@ export class EventStoreDbEventStore implements EventStore {
     }
   }
 
+  /**
+   * $all read backwards from the end until an event older than `since` (commit order is time
+   * order in EventStoreDB): the window is read, never the rest of the log. The Node client
+   * cannot filter a read by type, so the window's other events are skipped here.
+   */
+  async readRecent(since: Date, types: readonly string[]): Promise<RecordedEvent[]> {
+    const wanted = new Set(types);
+    const out: RecordedEvent[] = [];
+    const reading = this.client.readAll({ direction: BACKWARDS, fromPosition: END, resolveLinkTos: false });
+    try {
+      for await (const resolved of reading) {
+        const ours = userEventOf(resolved);
+        if (!ours) continue;
+        if (ours.createdAt < since) break;
+        if (wanted.has(ours.type)) out.push(ours);
+      }
+    } finally {
+      await reading.cancel().catch(() => undefined);
+    }
+    return out.reverse();
+  }
+
   async headPosition(): Promise<Position | null> {
     const reading = this.client.readAll({ direction: BACKWARDS, fromPosition: END, resolveLinkTos: false });
     try {
@@ -163,29 +188,51 @@ export class EventStoreDbEventStore implements EventStore {
     }
   }
 
-  /** A live subscription to $all (system events excluded) that wakes tailing readers. */
+  /**
+   * A live subscription to $all (system events excluded) that wakes tailing readers. A
+   * subscription that fails (the server restarted, the connection dropped) is started again,
+   * with backoff, for as long as anyone listens; readers are woken each time, since what was
+   * appended meanwhile was never announced.
+   */
   onAppend(listener: (appended?: Position) => void): () => void {
     this.listeners.add(listener);
-    if (!this.subscription) {
-      const sub = this.client.subscribeToAll({ fromPosition: END, resolveLinkTos: false, filter: excludeSystemEvents() });
-      sub.on('data', (resolved) => {
-        const p = resolved.event?.position;
-        const appended = p ? { commit: p.commit, prepare: p.prepare } : undefined;
-        this.listeners.forEach((l) => l(appended));
-      });
-      sub.on('error', () => {
-        // Pollers behind onAppend keep working; the next subscriber starts a new subscription.
-        if (this.subscription === sub) this.subscription = null;
-      });
-      this.subscription = sub;
-    }
+    if (!this.subscription && !this.resubscribe) this.subscribe();
     return () => {
       this.listeners.delete(listener);
       if (this.listeners.size === 0) void this.stopSubscription();
     };
   }
 
+  private subscribe(): void {
+    const sub = this.client.subscribeToAll({ fromPosition: END, resolveLinkTos: false, filter: excludeSystemEvents() });
+    const again = this.subscribeFailures > 0;
+    sub.on('confirmation', () => {
+      this.subscribeFailures = 0;
+      // Back after a failure: what was appended meanwhile was never announced.
+      if (again) this.listeners.forEach((l) => l());
+    });
+    sub.on('data', (resolved) => {
+      const p = resolved.event?.position;
+      const appended = p ? { commit: p.commit, prepare: p.prepare } : undefined;
+      this.listeners.forEach((l) => l(appended));
+    });
+    sub.on('error', () => {
+      if (this.subscription !== sub) return;
+      this.subscription = null;
+      if (this.listeners.size === 0) return;
+      this.listeners.forEach((l) => l());
+      this.resubscribe = setTimeout(() => {
+        this.resubscribe = null;
+        if (this.listeners.size > 0 && !this.subscription) this.subscribe();
+      }, reconnectDelayMs(this.subscribeFailures++));
+      this.resubscribe.unref();
+    });
+    this.subscription = sub;
+  }
+
   private async stopSubscription(): Promise<void> {
+    if (this.resubscribe) clearTimeout(this.resubscribe);
+    this.resubscribe = null;
     const sub = this.subscription;
     this.subscription = null;
     if (sub) await sub.unsubscribe().catch(() => undefined);

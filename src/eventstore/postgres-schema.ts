@@ -23,7 +23,10 @@ CREATE TABLE IF NOT EXISTS es_events (
 );
 
 CREATE INDEX IF NOT EXISTS es_events_tx_position ON es_events (transaction_id, global_position);
-CREATE INDEX IF NOT EXISTS es_events_type ON es_events (event_type);
+-- Recent events of some types (readRecent: the revocation list rebuilt after Redis lost it)
+-- without a scan of the whole log; it also serves any lookup by type, which es_events_type did.
+CREATE INDEX IF NOT EXISTS es_events_type_created_at ON es_events (event_type, created_at);
+DROP INDEX IF EXISTS es_events_type;
 
 -- One round trip per append: check the expected revision under a row lock, insert, bump.
 CREATE OR REPLACE FUNCTION es_append(

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Pool, PoolConfig } from 'pg';
 import { eventStoreSchemaSql } from './postgres-schema';
+import { reconnectDelayMs } from './reconnect';
 import {
   AppendResult,
   EventMetadata,
@@ -54,6 +55,11 @@ const modeOf = (expected: Expected): [string, string | null] =>
 export class PostgresEventStore implements EventStore {
   private listener: Client | null = null;
   private readonly listeners = new Set<(appended?: Position) => void>();
+  /** The next attempt to LISTEN again after the connection was lost. */
+  private relisten: NodeJS.Timeout | null = null;
+  private listenFailures = 0;
+  private lostOnce = false;
+  private closed = false;
 
   constructor(
     private readonly pool: Pool,
@@ -143,6 +149,17 @@ export class PostgresEventStore implements EventStore {
     return rows.map(toRecorded);
   }
 
+  /** One index range per type (es_events_type_created_at): the rows asked for, nothing older. */
+  async readRecent(since: Date, types: readonly string[]): Promise<RecordedEvent[]> {
+    const { rows } = await this.pool.query<EventRow>(
+      `SELECT ${COLUMNS} FROM es_events
+       WHERE event_type = ANY($1::text[]) AND created_at >= $2
+       ORDER BY transaction_id, global_position`,
+      [types, since],
+    );
+    return rows.map(toRecorded);
+  }
+
   async headPosition(): Promise<Position | null> {
     const { rows } = await this.pool.query<{ transaction_id: string; global_position: string }>(
       `SELECT transaction_id, global_position FROM es_events
@@ -152,31 +169,59 @@ export class PostgresEventStore implements EventStore {
     return rows[0] ? { commit: BigInt(rows[0].transaction_id), prepare: BigInt(rows[0].global_position) } : null;
   }
 
-  /** LISTEN on a dedicated connection; a hint that lets tailing readers wake without polling. */
+  /**
+   * LISTEN on a dedicated connection; a hint that lets tailing readers wake without polling.
+   * A lost connection (a terminated backend, a server restart) is opened again, with backoff,
+   * for as long as anyone listens; listeners are woken when it is lost and when it is back,
+   * since what was appended in between was never announced.
+   */
   onAppend(listener: (appended?: Position) => void): () => void {
     this.listeners.add(listener);
-    if (!this.listener) void this.startListening();
+    if (!this.listener && !this.relisten) void this.listen();
     return () => this.listeners.delete(listener);
   }
 
-  private async startListening(): Promise<void> {
+  private wakeAll(): void {
+    this.listeners.forEach((l) => l());
+  }
+
+  private async listen(): Promise<void> {
     const opts = (this.pool as unknown as { options: PoolConfig }).options;
     const client = new Client(opts);
     this.listener = client;
+    let lost = false;
+    const onLost = () => {
+      if (lost) return;
+      lost = true;
+      if (this.listener === client) this.listener = null;
+      this.lostOnce = true;
+      void client.end().catch(() => undefined);
+      if (this.closed || this.listeners.size === 0) return;
+      this.wakeAll();
+      this.relisten = setTimeout(() => {
+        this.relisten = null;
+        void this.listen();
+      }, reconnectDelayMs(this.listenFailures++));
+      this.relisten.unref();
+    };
     client.on('notification', (m) => {
       const appended = parseAppended(m.payload);
       this.listeners.forEach((l) => l(appended));
     });
-    client.on('error', () => {
-      // The pollers behind onAppend still run; reconnect on the next subscription.
-      this.listener = null;
-    });
+    client.on('error', onLost);
+    client.on('end', onLost);
     try {
       await client.connect();
       await client.query('LISTEN es_appended');
     } catch {
-      this.listener = null;
+      onLost();
+      return;
     }
+    if (lost) return;
+    // Back after a loss: what was appended meanwhile was never announced. (Not on the first
+    // connection: nothing was listening before it.)
+    if (this.lostOnce) this.wakeAll();
+    this.listenFailures = 0;
   }
 
   async ping(): Promise<void> {
@@ -184,6 +229,8 @@ export class PostgresEventStore implements EventStore {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.relisten) clearTimeout(this.relisten);
     const l = this.listener;
     this.listener = null;
     this.listeners.clear();

@@ -61,6 +61,11 @@ export interface EventStore {
   /** Events strictly after `after` in global order; never skips an event that commits later. */
   readAll(after: Position | null, batchSize: number): Promise<RecordedEvent[]>;
   /**
+   * The events of these types appended at or after `since` (the store's clock), in global
+   * order. Reads only the recent end of the log, so it costs the same however long the log is.
+   */
+  readRecent(since: Date, types: readonly string[]): Promise<RecordedEvent[]>;
+  /**
    * Calls `listener` when something may have been appended (a hint; callers still poll), with
    * the position of the last event appended when the store tells it.
    */

@@ -1,6 +1,7 @@
 import { Context, Next } from 'koa';
 import { ValidationError } from 'yup';
-import { DomainError, DomainErrorCode, FieldError, RateLimitedError } from '../commands/errors';
+import { ContentionError, DomainError, DomainErrorCode, FieldError, RateLimitedError, RetryLaterError } from '../commands/errors';
+import { WrongExpectedVersionError } from '../eventstore/types';
 
 /** The one place where a domain error code becomes an HTTP status (RFC 9457 problem details). */
 const STATUS: Record<DomainErrorCode, number> = {
@@ -19,7 +20,11 @@ const STATUS: Record<DomainErrorCode, number> = {
   RATE_LIMITED: 429,
   CSRF_REJECTED: 403,
   UNAVAILABLE: 503,
+  CONTENTION: 503,
 };
+
+/** A 503 that does not say when (a dependency down): clients come back after this long. */
+const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -77,7 +82,17 @@ interface HttpishError {
   expose?: boolean;
   type?: string;
   message?: string;
+  code?: string;
+  name?: string;
 }
+
+/**
+ * PostgreSQL gone, or gone mid-query (a terminated backend, a restart, a failover): SQLSTATE
+ * admin/crash shutdown and connection exceptions, the socket errors, and the drivers' own words.
+ */
+const CONNECTION_LOST = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
+const isConnectionLoss = (e: HttpishError): boolean =>
+  CONNECTION_LOST.has(e.code ?? '') || e.name === 'KnexTimeoutError' || /^Connection terminated/.test(e.message ?? '');
 
 /** Turns every error into problem+json; never leaks a stack trace. */
 export async function problemMiddleware(ctx: Context, next: Next): Promise<void> {
@@ -89,14 +104,16 @@ export async function problemMiddleware(ctx: Context, next: Next): Promise<void>
       else if (ctx.status === 405) sendProblem(ctx, 405, 'METHOD_NOT_ALLOWED', `${ctx.method} is not allowed here; see the Allow header`);
       else if (ctx.status === 501) sendProblem(ctx, 501, 'NOT_IMPLEMENTED', `${ctx.method} is not supported`);
     }
-  } catch (err) {
+  } catch (thrown) {
+    // An append that lost its race outside handle()'s retries (claims, seeds) is contention too.
+    const err = thrown instanceof WrongExpectedVersionError ? new ContentionError(thrown.stream) : thrown;
     if (err instanceof DomainError) {
       const status = STATUS[err.code];
       sendProblem(ctx, status, err.code, err.message, err.errors);
-      if (err instanceof RateLimitedError) {
-        ctx.set('Retry-After', String(err.retryAfterSeconds));
-        ctx.state.log?.warn({ limit: err.limit, ip: ctx.ip, retryAfter: err.retryAfterSeconds }, 'rate limited');
-      }
+      if (err instanceof RetryLaterError) ctx.set('Retry-After', String(err.retryAfterSeconds));
+      else if (status === 503) ctx.set('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+      if (err instanceof RateLimitedError) ctx.state.log?.warn({ limit: err.limit, ip: ctx.ip, retryAfter: err.retryAfterSeconds }, 'rate limited');
+      if (err instanceof ContentionError) ctx.state.log?.warn({ stream: err.stream }, 'write contention outlasted the retries');
       if (err.code === 'CSRF_REJECTED') ctx.state.log?.warn({ origin: ctx.get('origin') || null }, 'cross-site request refused');
       return;
     }
@@ -112,6 +129,11 @@ export async function problemMiddleware(ctx: Context, next: Next): Promise<void>
       sendProblem(ctx, 400, 'MALFORMED_JSON', proto ? 'The body may not contain a "__proto__" key' : 'The body is not valid JSON');
     } else if (status === 413 || e.type === 'entity.too.large') {
       sendProblem(ctx, 413, 'PAYLOAD_TOO_LARGE', 'The body is too large');
+    } else if (isConnectionLoss(e)) {
+      // A dependency, not a bug: the client may retry, as after any 503.
+      ctx.state.log?.warn({ err }, 'database connection lost');
+      sendProblem(ctx, 503, 'UNAVAILABLE', 'A dependency is unavailable; try again shortly');
+      ctx.set('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
     } else if (status >= 400 && status < 500) {
       sendProblem(ctx, status, CODE_OF_STATUS[status] ?? 'BAD_REQUEST', e.expose && e.message ? e.message : TITLES[status] ?? 'Bad request');
     } else {

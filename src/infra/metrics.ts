@@ -115,6 +115,7 @@ export function instrumentStore(store: EventStore, metrics: Metrics): EventStore
     read: (stream: string, fromRevision?: bigint): AsyncIterable<RecordedEvent> => store.read(stream, fromRevision),
     readTails: store.readTails ? (reads) => store.readTails!(reads) : undefined,
     readAll: (after: Position | null, batchSize: number) => store.readAll(after, batchSize),
+    readRecent: (since: Date, types: readonly string[]) => store.readRecent(since, types),
     onAppend: store.onAppend ? (l: (appended?: Position) => void) => store.onAppend!(l) : undefined,
     headPosition: () => store.headPosition(),
     ping: () => store.ping(),

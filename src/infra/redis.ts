@@ -110,13 +110,27 @@ const unavailable = (url: string, why: string): Error =>
   );
 
 /**
- * Makes sure a Redis server answers at `url`: uses a running one, or, for a local URL with
- * `redis-server` on the PATH, starts one on that port (data in `<dataDir>/redis`, nothing
- * persisted) that lives as long as this process or until `stop()`.
+ * Whether a missing Redis may be replaced by one started here: only in development with no
+ * REDIS_URL. A Redis the operator named is theirs; a stand-in that persists nothing would lose
+ * the queues and the revocation list at every restart without anyone noticing.
  */
-export async function ensureRedis(url: string, dataDir: string, log: Log): Promise<RedisHandle> {
+export const mayStartOwnRedis = (env: Record<string, string | undefined>): boolean =>
+  (env.REDIS_URL ?? '').trim() === '' && (env.NODE_ENV ?? 'development') === 'development';
+
+/**
+ * Makes sure a Redis server answers at `url`: uses a running one, or (when `startIfDown`), for a
+ * local URL with `redis-server` on the PATH, starts one on that port (data in `<dataDir>/redis`,
+ * nothing persisted) that lives as long as this process or until `stop()`.
+ */
+export async function ensureRedis(url: string, dataDir: string, log: Log, startIfDown: boolean): Promise<RedisHandle> {
   const first = await probe(url);
   if (first.up) return { url, stop: async () => undefined };
+  if (!startIfDown) {
+    throw new Error(
+      `Redis is not reachable at ${redacted(url)} (${first.reason}). ` +
+        'A Redis is started here only in development with REDIS_URL unset; start the Redis that REDIS_URL names, or correct REDIS_URL.',
+    );
+  }
 
   const u = new URL(url);
   const binds = LOCAL_BINDS[u.hostname];

@@ -1,6 +1,7 @@
 import { Knex } from 'knex';
 import { Client } from 'pg';
 import { Logger } from 'pino';
+import { reconnectDelayMs } from '../eventstore/reconnect';
 import { comparePositions, Position } from '../eventstore/types';
 import { positionOf, readCheckpoints } from './checkpoints';
 import { CHECKPOINT_CHANNEL, parseAnnouncement } from './group';
@@ -25,6 +26,8 @@ export class CheckpointWaiter {
   private refreshing: Promise<void> | null = null;
   private readonly channels = new Map<string, { handler: (payload: string) => void; onLive: (live: boolean) => void }>();
   private reconnect: NodeJS.Timeout | null = null;
+  /** Failed attempts in a row to connect the listener again (the backoff grows with them). */
+  private failures = 0;
   private stopped = false;
 
   constructor(
@@ -71,7 +74,7 @@ export class CheckpointWaiter {
       for (const c of this.channels.values()) c.onLive(false);
       if (this.stopped) return;
       this.log.warn({ err }, 'checkpoint listener lost; polling until it is back');
-      this.reconnect = setTimeout(() => void this.connectListener().catch(() => onLost()), 1000);
+      this.reconnect = setTimeout(() => void this.connectListener().catch(() => onLost()), reconnectDelayMs(this.failures++));
       this.reconnect.unref();
     };
     client.on('notification', (m) => {
@@ -93,6 +96,7 @@ export class CheckpointWaiter {
       return;
     }
     this.listener = client;
+    this.failures = 0;
     for (const c of this.channels.values()) c.onLive(true);
     // Anything committed while the connection was down: read the checkpoints again.
     void this.refresh();

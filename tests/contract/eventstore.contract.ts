@@ -429,6 +429,35 @@ export function describeEventStoreContract(name: string, makeStore: () => Promis
       });
     });
 
+    describe('readRecent', () => {
+      it('returns the events of the asked types appended at or after a time, in global order, and nothing older', async () => {
+        // Types of this run only: a shared server holds other runs' events.
+        const [a, b, c] = ['A', 'B', 'C'].map((t) => `Recent${t}_${run}`);
+        const s1 = streamName('recent1');
+        const s2 = streamName('recent2');
+        await store.append(s1, [ev(a, { n: 'old' })], 'no_stream');
+        const [old] = await collect(store.read(s1));
+        await sleep(30);
+        // The store's own clock draws the line: a moment after the old event was written.
+        const since = new Date(old.createdAt.getTime() + 5);
+        await sleep(30);
+        await store.append(s1, [ev(a, { n: 1 }), ev(b, { n: 2 })], 0n);
+        await store.append(s2, [ev(c, { n: 3 }), ev(a, { n: 4 })], 'no_stream');
+        const recent = await store.readRecent(since, [a, c]);
+        expect(recent.map((e) => [e.type, e.data.n])).toEqual([
+          [a, 1],
+          [c, 3],
+          [a, 4],
+        ]);
+        for (let i = 1; i < recent.length; i++) expect(comparePositions(recent[i - 1].position, recent[i].position)).toBeLessThan(0);
+        expect(recent.every((e) => e.createdAt >= since)).toBe(true);
+        expect(recent.map((e) => e.streamId)).toEqual([s1, s2, s2]);
+        expect(recent[0].revision).toBe(1n);
+        expect(await store.readRecent(new Date(Date.now() + 60_000), [a, b, c])).toEqual([]);
+        expect(await store.readRecent(since, [`Absent_${run}`])).toEqual([]);
+      });
+    });
+
     describe('headPosition', () => {
       it('is behind an append before it and at the last appended event after it', async () => {
         const s = streamName('head');

@@ -35,6 +35,12 @@ const refreshed = (previousTokenHash: string, refreshTokenHash: string, second: 
   type: 'SessionRefreshed',
   data: { previousTokenHash, refreshTokenHash, at: at(second) },
 });
+
+/** A rotation that also refuses the access tokens issued before it. */
+const rotated = (previousTokenHash: string, refreshTokenHash: string, second: number): EventOf<'SessionRefreshed'> => ({
+  type: 'SessionRefreshed',
+  data: { previousTokenHash, refreshTokenHash, at: at(second), endsOlderAccessTokens: true },
+});
 const revoked = (reason: EventOf<'SessionRevoked'>['data']['reason'], second: number): EventOf<'SessionRevoked'> => ({
   type: 'SessionRevoked',
   data: { reason, at: at(second) },
@@ -170,11 +176,11 @@ describe('session decider', () => {
 
   describe('Rotate', () => {
     it('rotates from the current hash without presenting it', () => {
-      given([started, refreshed('h0', 'h1', 60)]).when({ type: 'Rotate', newHash: 'h2', now: at(90) }).then([refreshed('h1', 'h2', 90)]);
+      given([started, refreshed('h0', 'h1', 60)]).when({ type: 'Rotate', newHash: 'h2', now: at(90) }).then([rotated('h1', 'h2', 90)]);
     });
 
     it('the rotated-away token is spent like any other', () => {
-      const history = given([started]).when({ type: 'Rotate', newHash: 'h1', now: at(90) }).then([refreshed('h0', 'h1', 90)]);
+      const history = given([started]).when({ type: 'Rotate', newHash: 'h1', now: at(90) }).then([rotated('h0', 'h1', 90)]);
       given(history).when(refresh('h0', 'hx', 91)).then('REFRESH_TOKEN_ROTATED');
       given(history).when(refresh('h0', 'hx', 90 + GRACE + 1)).then([revoked('reuse-detected', 90 + GRACE + 1)]);
       given(history).when(refresh('h1', 'h2', 92)).then([refreshed('h1', 'h2', 92)]);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CommandContext, RequestMeta } from '../context';
-import { DomainError, fail } from '../errors';
+import { ContentionError, DomainError, fail } from '../errors';
 import { handle, load } from '../handle';
 import { latest } from '../positions';
 import { newOneTimeToken, parseAccountLinkToken, sha256 } from '../tokens';
@@ -9,7 +9,7 @@ import { checkPassword, rotateSession, SignedIn, throttleKeyOf } from '../sessio
 import { CheckedPassword, EmailChange, userDecider, UserState } from './decider';
 import { normaliseEmail, normaliseUsername } from '../../events/claim';
 import { OneTimeToken, Role, SessionId, userStream, UserId } from '../../events/user';
-import { EventStore, Position, WrongExpectedVersionError } from '../../eventstore/types';
+import { EventStore, Position } from '../../eventstore/types';
 
 export interface RegisterInput {
   email: string;
@@ -129,7 +129,7 @@ export async function noteRegistrationAttempt(store: EventStore, ownerId: string
     await handle(store, userStream(ownerId), userDecider, { type: 'NoteRegistrationAttempt', email, now: at }, meta);
   } catch (err) {
     // Heavy contention on the owner's stream means a notice is being recorded already.
-    if (!(err instanceof WrongExpectedVersionError)) throw err;
+    if (!(err instanceof ContentionError)) throw err;
   }
 }
 

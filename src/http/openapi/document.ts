@@ -677,12 +677,14 @@ function errorsOf(spec: OpSpec): Map<number, string[]> {
     add(413, 'The body is larger than 64 KiB');
     add(415, 'The body is not JSON');
     add(422, 'The body is nested too deeply');
+    add(503, 'Too many concurrent changes to one account or session outlasted the retries (CONTENTION); see Retry-After');
   }
   if (spec.body || spec.query) add(422, 'Invalid fields, text that cannot be stored (NUL, an unpaired surrogate) included: every failing field is listed in `errors` (VALIDATION_FAILED)');
   if (spec.auth === 'session' || spec.auth === 'session-or-key') {
     add(401, 'Not signed in, or the token is invalid, expired or revoked (UNAUTHENTICATED)');
     if (spec.auth === 'session') add(403, 'API keys cannot be used here');
     if (spec.auth === 'session-or-key' && UNSAFE.has(spec.method)) add(403, 'An API key without the `write` scope');
+    add(503, 'Redis is unavailable, so the revocation of the token cannot be checked (UNAVAILABLE); see Retry-After');
   }
   if (spec.roles) add(403, `Needs the ${spec.roles.join(' or ')} role`);
   if (spec.rateLimited) {
@@ -707,8 +709,9 @@ function operationOf(spec: OpSpec): Operation {
   for (const [status, why] of [...errorsOf(spec)].sort(([a], [b]) => a - b)) {
     if (responses[String(status)]) throw new Error(`${spec.operationId}: ${status} is both a success and an error`);
     const r = problem(why.join('; '));
-    if (status === 429) {
-      r.headers = { 'Retry-After': { description: 'Seconds until a new attempt may succeed', required: true, schema: { type: 'integer', minimum: 0 } }, ...(spec.rateLimited ? RATE_LIMIT_HEADERS : {}) };
+    if (status === 429 || status === 503) {
+      const retryAfter = { 'Retry-After': { description: 'Seconds until a new attempt may succeed', required: true, schema: { type: 'integer', minimum: 0 } } };
+      r.headers = status === 429 && spec.rateLimited ? { ...retryAfter, ...RATE_LIMIT_HEADERS } : retryAfter;
     }
     if (status === 401 && spec.auth !== 'public') r.headers = { 'WWW-Authenticate': { description: '`Bearer`', schema: { type: 'string' } } };
     responses[String(status)] = r;
