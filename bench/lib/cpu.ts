@@ -1,8 +1,9 @@
 /**
  * Where the machine's CPU went during a scenario, from /proc (Linux): the app process (all its
- * threads, bcrypt workers included), PostgreSQL (every `postgres` process: backends, WAL
- * writer, ...), Redis, this bench process (the load generator), and everything else. Sampled
- * each second so connections opened and closed during the scenario are counted.
+ * threads, bcrypt workers included) and its forked API processes, PostgreSQL (every `postgres`
+ * process: backends, WAL writer, ...), Redis, the load generator (this bench process, plus the CPU
+ * its load processes report for their run), and everything else. Sampled each second so connections opened and closed
+ * during the scenario are counted.
  */
 import fs from 'node:fs';
 
@@ -11,6 +12,8 @@ const TICKS = 100; // USER_HZ: 100 on Linux, whatever the kernel's HZ
 export interface CpuShare {
   /** Average cores busy over the scenario. */
   app: number;
+  /** The app's primary process alone (projector, workers; the API too when it forks none). */
+  appPrimary: number;
   postgres: number;
   redis: number;
   loadGenerator: number;
@@ -19,14 +22,27 @@ export interface CpuShare {
   cores: number;
 }
 
-const readTicks = (pid: number): number | null => {
+const statFields = (pid: number | 'self'): string[] | null => {
   try {
     const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]); // utime + stime
+    return s.slice(s.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }
+};
+
+const readTicks = (pid: number): number | null => {
+  const f = statFields(pid);
+  return f ? Number(f[11]) + Number(f[12]) : null; // utime + stime
+};
+
+/**
+ * CPU seconds of this process's exited children (cutime + cstime): how a child's CPU is known
+ * when it cannot report it itself (the plain autocannon CLI).
+ */
+export const reapedChildSeconds = (): number => {
+  const f = statFields('self');
+  return f ? (Number(f[13]) + Number(f[14])) / TICKS : 0;
 };
 
 const parentOf = (pid: number): number | null => {
@@ -59,6 +75,7 @@ type Group = 'app' | 'postgres' | 'redis' | 'loadGenerator';
 export class CpuSampler {
   private last = new Map<number, number>();
   private acc: Record<Group, number> = { app: 0, postgres: 0, redis: 0, loadGenerator: 0 };
+  private primary = 0;
   private start = machineTicks();
   private started = Date.now();
   private timer: NodeJS.Timeout | null = null;
@@ -91,11 +108,13 @@ export class CpuSampler {
       if (t === null) continue;
       const prev = this.last.get(pid) ?? 0;
       this.acc[group] += Math.max(0, t - prev);
+      if (pid === this.appPid) this.primary += Math.max(0, t - prev);
       this.last.set(pid, t);
     }
   }
 
-  stop(): CpuShare | null {
+  /** `loadSeconds`: CPU the load processes of the scenario used (they are not sampled). */
+  stop(loadSeconds = 0): CpuShare | null {
     if (!this.timer) return null;
     clearInterval(this.timer);
     this.sample();
@@ -103,10 +122,12 @@ export class CpuSampler {
     const secs = (Date.now() - this.started) / 1000;
     const perSec = (ticks: number) => ticks / TICKS / secs;
     const busy = perSec(end.busy - this.start.busy);
+    this.acc.loadGenerator += loadSeconds * TICKS;
     const known = this.acc.app + this.acc.postgres + this.acc.redis + this.acc.loadGenerator;
     const round = (x: number) => Math.round(x * 100) / 100;
     return {
       app: round(perSec(this.acc.app)),
+      appPrimary: round(perSec(this.primary)),
       postgres: round(perSec(this.acc.postgres)),
       redis: round(perSec(this.acc.redis)),
       loadGenerator: round(perSec(this.acc.loadGenerator)),
