@@ -21,7 +21,7 @@ import { logGrowth, logSnapshot, statementCounting } from './lib/pg-work';
 import { bar, fmt, log } from './lib/progress';
 import { waitForProjections } from './lib/projection-wait';
 import { renderMarkdown } from './lib/report';
-import { ratioToCeiling, Results, ScenarioReport, userDay } from './lib/results';
+import { disturbed, ratioToCeiling, Results, ScenarioReport, userDay } from './lib/results';
 import { countSeedEvents, insertBatches, planIds, seedEvents, SeedPlan } from './lib/seed';
 import { login as signIn, loginMany, Session } from './lib/sessions';
 import { assertLoopback, cleanupAll, createDatabase, deleteRedisKeys, onCleanup, postgresVersion, ROOT, run, ServerProcess, startApp } from './lib/stack';
@@ -277,7 +277,7 @@ function keepProfiles(results: Results, profileDir: string, outDir: string, scen
 function interference(results: Results): void {
   const busy = Object.entries(results.scenarios).flatMap(([k, s]) => {
     const c = s?.cpu;
-    return c && c.other >= 0.25 ? [`${k} ${fmt(c.other, 2)}`] : [];
+    return c && disturbed(c) ? [`${k} ${fmt(c.other, 2)}`] : [];
   });
   if (busy.length) {
     results.notes.push(

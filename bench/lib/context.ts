@@ -13,7 +13,7 @@ import type { Options } from './options';
 import { logGrowth, logSnapshot, pgCounters, perRequest } from './pg-work';
 import { fmt, log, summary, timed } from './progress';
 import type { PacedRecipe, Recipe } from './recipes';
-import { agreement, LoadResult, LogGrowth, PostgresPerRequest, ScenarioReport } from './results';
+import { agreement, disturbed, LoadResult, LogGrowth, PostgresPerRequest, ScenarioReport } from './results';
 import type { SeededIds } from './seed';
 import type { Session } from './sessions';
 import { onCleanup, ROOT, ServerProcess, sleep } from './stack';
@@ -168,8 +168,11 @@ export function createContext(c: {
         errors: cli.errors,
         cpu: share,
         ...a,
+        busyMachine: disturbed(report.cpu) || disturbed(share),
       };
-      log(`  plain autocannon CLI: ${fmt(rps)} req/s, p50 ${cli.latency.p50} ms, p99 ${cli.latency.p99} ms; bench ÷ CLI = ${fmt(a.ratio, 2)} (${a.agrees ? 'agree' : 'DISAGREE'} within ±15%)`);
+      log(
+        `  plain autocannon CLI: ${fmt(rps)} req/s, p50 ${cli.latency.p50} ms, p99 ${cli.latency.p99} ms; bench ÷ CLI = ${fmt(a.ratio, 2)} (${a.agrees ? 'agree' : 'DISAGREE'} within ±15%${report.crossCheck.busyMachine ? '; other processes took CPU during one of the runs' : ''})`,
+      );
     },
   };
   return ctx;

@@ -182,12 +182,12 @@ export function renderMarkdown(r: Results): string {
   }
 
   const checks = Object.entries(r.scenarios).flatMap(([k, s]) =>
-    s?.crossCheck && s.load ? [`| ${k} | ${f(s.load.rps)} req/s | ${f(s.crossCheck.rps)} req/s | ${f(s.crossCheck.ratio, 2)} | ${yes(s.crossCheck.agrees)} | ${f(s.crossCheck.cpu?.loadGenerator, 2)} | \`${s.crossCheck.command}\` |`] : [],
+    s?.crossCheck && s.load ? [`| ${k} | ${f(s.load.rps)} req/s | ${f(s.crossCheck.rps)} req/s | ${f(s.crossCheck.ratio, 2)} | ${yes(s.crossCheck.agrees)}${s.crossCheck.busyMachine ? ` (machine busy: other processes took ${f(Math.max(s.cpu?.other ?? 0, s.crossCheck.cpu?.other ?? 0), 2)} cores)` : ''} | ${f(s.crossCheck.cpu?.loadGenerator, 2)} | \`${s.crossCheck.command}\` |`] : [],
   );
   if (checks.length) {
     L.push('## Cross-check with the plain autocannon CLI', '');
     L.push(
-      `Right after each read scenario, the autocannon CLI (\`node node_modules/autocannon/autocannon.js\`, no options beyond these) against the same app process, with the same connections and duration and one session's token. They agree when the bench's figure is within ±${f(AGREEMENT * 100)}% of the CLI's.`,
+      `Right after each read scenario, the autocannon CLI (\`node node_modules/autocannon/autocannon.js\`, no options beyond these) against the same app process, with the same connections and duration and one session's token. They agree when the bench's figure is within ±${f(AGREEMENT * 100)}% of the CLI's; when other processes of the machine took CPU during either run, the comparison says more about the machine than about the bench.`,
       '',
     );
     L.push('| scenario | bench | autocannon CLI | bench ÷ CLI | agree? | CLI cores | command |', '|---|---|---|---|---|---|---|', ...checks, '');

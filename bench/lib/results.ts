@@ -97,10 +97,20 @@ export interface CrossCheck {
   /** The bench's figure ÷ the CLI's. */
   ratio: number;
   agrees: boolean;
+  /**
+   * Other processes of the machine took CPU during one of the two runs: a disagreement then
+   * says more about the machine than about the bench.
+   */
+  busyMachine: boolean;
 }
 
 /** Two figures agree when they are within this share of each other (issue 15: ±15%). */
 export const AGREEMENT = 0.15;
+
+/** Cores taken by processes that are neither the app, PostgreSQL, Redis nor the bench, above which a run was disturbed. */
+export const INTERFERENCE_CORES = 0.25;
+
+export const disturbed = (cpu: CpuShare | null | undefined): boolean => (cpu?.other ?? 0) >= INTERFERENCE_CORES;
 
 export interface ScenarioReport {
   title: string;

@@ -1,5 +1,5 @@
 import { renderMarkdown } from '../../bench/lib/report';
-import { agreement, growthPerRequest, LoadResult, ratioToCeiling, Results, ScenarioReport, userDay } from '../../bench/lib/results';
+import { agreement, disturbed, growthPerRequest, LoadResult, ratioToCeiling, Results, ScenarioReport, userDay } from '../../bench/lib/results';
 
 const load = (rps: number, connections: number): LoadResult => ({
   rps,
@@ -106,12 +106,26 @@ describe('results.md', () => {
     expect(row(md, '| Commit ceiling')).toContain('**10,000/s**');
   });
 
-  it('says whether the bench and the plain autocannon CLI agree', () => {
-    const cpu = null;
-    const check = (rps: number) => ({ command: 'autocannon -c 16 …', rps, p50: 1, p99: 3, non2xx: 0, errors: 0, cpu, ...agreement(5_000, rps) });
-    const md = renderMarkdown(results({ me: { title: 'me', load: load(5_000, 16), crossCheck: check(5_200) }, profile: { title: 'profile', load: load(5_000, 16), crossCheck: check(17_000) } }));
-    expect(row(md, '| me |')).toMatch(/\| 5,000 req\/s \| 5,200 req\/s \| 0\.96 \| \*\*yes\*\* \|/);
-    expect(row(md, '| profile |')).toMatch(/\| 5,000 req\/s \| 17,000 req\/s \| 0\.29 \| \*\*no\*\* \|/);
+  it('says whether the bench and the plain autocannon CLI agree, and when the machine was busy', () => {
+    const cpu = (other: number) => ({ app: 1, appPrimary: 0, postgres: 0, redis: 0, loadGenerator: 0.4, other, idle: 0, cores: 2 });
+    const check = (rps: number, other: number) => ({ command: 'autocannon -c 16 …', rps, p50: 1, p99: 3, non2xx: 0, errors: 0, cpu: cpu(other), ...agreement(5_000, rps), busyMachine: disturbed(cpu(other)) });
+    const md = renderMarkdown(
+      results({
+        me: { title: 'me', load: load(5_000, 16), crossCheck: check(5_200, 0.05) },
+        profile: { title: 'profile', load: load(5_000, 16), crossCheck: check(17_000, 0.05) },
+        usersList: { title: 'users', load: load(5_000, 8), crossCheck: check(8_000, 0.6) },
+      }),
+    );
+    expect(row(md, '| me |')).toMatch(/\| 5,000 req\/s \| 5,200 req\/s \| 0\.96 \| \*\*yes\*\* \| 0\.40 \|/);
+    expect(row(md, '| profile |')).toMatch(/\| 5,000 req\/s \| 17,000 req\/s \| 0\.29 \| \*\*no\*\* \| 0\.40 \|/);
+    expect(row(md, '| usersList |')).toMatch(/\| 0\.63 \| \*\*no\*\* \(machine busy: other processes took 0\.60 cores\) \|/);
+  });
+
+  it('counts a run as disturbed when other processes took a quarter of a core or more', () => {
+    const cpu = (other: number) => ({ app: 1, appPrimary: 0, postgres: 0, redis: 0, loadGenerator: 0.4, other, idle: 0, cores: 2 });
+    expect(disturbed(cpu(0.24))).toBe(false);
+    expect(disturbed(cpu(0.25))).toBe(true);
+    expect(disturbed(null)).toBe(false);
   });
 
   it('states the log growth per active user-day', () => {
