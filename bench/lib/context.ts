@@ -63,8 +63,6 @@ export interface ScenarioContext {
   crossCheck(report: ScenarioReport, path: string, token: string): Promise<void>;
 }
 
-const secondsOf = (job: LoadJob) => job.durationSeconds;
-
 export function createContext(c: {
   o: Options;
   app: ServerProcess;
@@ -114,7 +112,7 @@ export function createContext(c: {
       const before = await pgCounters(pool, c.statements);
       const grownFrom = await logSnapshot(pool);
       const cpu = new CpuSampler(appPid);
-      const outcome = await timed(label, secondsOf(job), prepared.run());
+      const outcome = await timed(label, job.durationSeconds, prepared.run());
       const share = cpu.stop(outcome.cpuSeconds);
       consume(job, outcome);
       // The statistics collector reports at most every 0.5 s or so: let it catch up.
@@ -136,7 +134,7 @@ export function createContext(c: {
     async together(label, jobs) {
       const prepared = await Promise.all(jobs.map(prepareLoad));
       const cpu = new CpuSampler(app.child.pid ?? null);
-      const outcomes = await timed(label, Math.max(...jobs.map(secondsOf)), Promise.all(prepared.map((p) => p.run())));
+      const outcomes = await timed(label, Math.max(...jobs.map((j) => j.durationSeconds)), Promise.all(prepared.map((p) => p.run())));
       const share = cpu.stop(outcomes.reduce((a, x) => a + x.cpuSeconds, 0));
       jobs.forEach((j, i) => consume(j, outcomes[i]));
       return { outcomes, cpu: share };
