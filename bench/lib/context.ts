@@ -78,6 +78,8 @@ export function createContext(c: {
   runId: string;
 }): ScenarioContext {
   const { o, app, pool } = c;
+  const database = new URL(c.databaseUrl).pathname.slice(1);
+  const sampler = (appPid: number | null) => new CpuSampler(appPid, database);
   // Every login signs in a user no earlier run signed in, every permission a new name.
   let nextLogin = 0;
   let nextPermission = 0;
@@ -111,7 +113,7 @@ export function createContext(c: {
       const prepared = await prepareLoad(job);
       const before = await pgCounters(pool, c.statements);
       const grownFrom = await logSnapshot(pool);
-      const cpu = new CpuSampler(appPid);
+      const cpu = sampler(appPid);
       const outcome = await timed(label, job.durationSeconds, prepared.run());
       const share = cpu.stop(outcome.cpuSeconds);
       consume(job, outcome);
@@ -133,7 +135,7 @@ export function createContext(c: {
 
     async together(label, jobs) {
       const prepared = await Promise.all(jobs.map(prepareLoad));
-      const cpu = new CpuSampler(app.child.pid ?? null);
+      const cpu = sampler(app.child.pid ?? null);
       const outcomes = await timed(label, Math.max(...jobs.map((j) => j.durationSeconds)), Promise.all(prepared.map((p) => p.run())));
       const share = cpu.stop(outcomes.reduce((a, x) => a + x.cpuSeconds, 0));
       jobs.forEach((j, i) => consume(j, outcomes[i]));
@@ -152,7 +154,7 @@ export function createContext(c: {
       const seconds = Math.round(o.duration);
       const args = ['-c', String(connections), '-d', String(seconds), '--json', '-H', `authorization: Bearer ${token}`, `${app.url}${p}`];
       const reapedBefore = reapedChildSeconds();
-      const cpu = new CpuSampler(app.child.pid ?? null);
+      const cpu = sampler(app.child.pid ?? null);
       const cli = await timed('plain autocannon CLI', seconds, autocannonCli(args));
       const share = cpu.stop(reapedChildSeconds() - reapedBefore);
       const rps = cli['2xx'] / cli.duration;

@@ -1,9 +1,10 @@
 /**
  * Where the machine's CPU went during a scenario, from /proc (Linux): the app process (all its
- * threads, bcrypt workers included) and its forked API processes, PostgreSQL (every `postgres`
- * process: backends, WAL writer, ...), Redis, the load generator (this bench process, plus the CPU
- * its load processes report for their run), and everything else. Sampled each second so connections opened and closed
- * during the scenario are counted.
+ * threads, bcrypt workers included) and its forked API processes, PostgreSQL (the server's own
+ * processes: WAL writer, checkpointer, ...; and the backends of the bench database, not those
+ * of other databases on a shared server), Redis, the load generator (this bench process, plus
+ * the CPU its load processes report for their run), and everything else. Sampled each second
+ * so connections opened and closed during the scenario are counted.
  */
 import fs from 'node:fs';
 
@@ -62,6 +63,16 @@ const commOf = (pid: number): string => {
   }
 };
 
+/** The database a PostgreSQL client backend serves, from its process title; null for the server's own processes. */
+const backendDatabase = (pid: number): string | null => {
+  try {
+    const title = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    return /^postgres: [^:]+: \S+ (\S+) (?:\[local\]|\S+\(\d+\))/.exec(title)?.[1] ?? null;
+  } catch {
+    return null;
+  }
+};
+
 const machineTicks = (): { busy: number; idle: number } => {
   const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0];
   const v = line.trim().split(/\s+/).slice(1).map(Number);
@@ -80,7 +91,14 @@ export class CpuSampler {
   private started = Date.now();
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly appPid: number | null) {
+  /**
+   * `database`: the bench's database. Backends serving other databases (someone else's on a
+   * shared server) count as other processes, not as the bench's PostgreSQL.
+   */
+  constructor(
+    private readonly appPid: number | null,
+    private readonly database: string | null = null,
+  ) {
     if (!fs.existsSync('/proc/stat')) return;
     for (const [pid] of this.pids()) this.last.set(pid, readTicks(pid) ?? 0);
     this.timer = setInterval(() => this.sample(), 1000);
@@ -95,7 +113,10 @@ export class CpuSampler {
       const pid = Number(d);
       if (pid === this.appPid || pid === process.pid) continue;
       const c = commOf(pid);
-      if (c === 'postgres') yield [pid, 'postgres'];
+      if (c === 'postgres') {
+        const db = this.database && backendDatabase(pid);
+        if (!db || db === this.database) yield [pid, 'postgres'];
+      }
       else if (c === 'redis-server') yield [pid, 'redis'];
       // The app's forked API processes count as the app.
       else if (this.appPid && parentOf(pid) === this.appPid) yield [pid, 'app'];
