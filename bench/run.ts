@@ -208,7 +208,7 @@ async function main(): Promise<void> {
       const c = ratioToCeiling(key, r, results.scenarios);
       if (c) {
         r.ceiling = c;
-        log(`  ${key}: ${fmt(c.figure)}/s = ${fmt(100 * c.ratio, 1)}% of the ${c.kind} ceiling (${fmt(c.ceiling)}/s, ${c.from})`);
+        log(`  ${key}: ${fmt(c.figure)}/s = ${fmt(100 * c.ratio, 1)}% of the ${c.kind} ceiling (${fmt(c.ceiling)}/s, ${c.from})${c.busyMachine ? '; other processes took CPU during it or its ceiling' : ''}`);
       }
     }
     writeResults();

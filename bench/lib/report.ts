@@ -8,6 +8,8 @@ const f = (n: unknown, d = 0): string =>
 const ms = (n: unknown): string => (typeof n === 'number' && Number.isFinite(n) ? `${f(n, n < 10 ? 2 : 1)} ms` : '—');
 const yes = (b: boolean | null): string => (b === null ? '—' : b ? '**yes**' : '**no**');
 const pct = (x: number | undefined): string => (x === undefined ? '—' : `${f(100 * x, 1)}%`);
+/** The ratio, marked when other processes took CPU during the scenario or its ceiling. */
+const ratioOf = (c: CeilingRatio | undefined): string => (c ? `${pct(c.ratio)}${c.busyMachine ? ' (machine busy)' : ''}` : '—');
 
 interface Row {
   scenario: string;
@@ -47,7 +49,7 @@ function rows(r: Results): Row[] {
       scenario: `login (POST /api/auth/login), ${login.load.connections} conn.`,
       throughput: `${f(login.load.rps, 1)} logins/s`,
       ceiling: `${f(hash.perSecond, 1)} bcrypt verifies/s (${hash.threads} threads)`,
-      ratio: pct(ratio),
+      ratio: ratioOf(login.ceiling),
       p50: ms(login.load.p50),
       p99: ms(login.load.p99),
       target: '≥ 90% of the hash-bound limit',
@@ -62,7 +64,7 @@ function rows(r: Results): Row[] {
       scenario: `${label}, ${x.load.connections} conn.`,
       throughput: `${f(x.load.rps)} req/s`,
       ceiling: ceilingOf(x.ceiling),
-      ratio: pct(x.ceiling?.ratio),
+      ratio: ratioOf(x.ceiling),
       p50: ms(x.load.p50),
       p99: ms(x.load.p99),
       target,
@@ -82,7 +84,7 @@ function rows(r: Results): Row[] {
       scenario: `CreatePermission (POST /api/permissions), ${c.load.connections} conn.`,
       throughput: `${f(c.load.rps)} commands/s (projection lag at that load: p50 ${ms(lag?.p50)}, p99 ${ms(lag?.p99)})`,
       ceiling: ceilingOf(c.ceiling),
-      ratio: pct(c.ceiling?.ratio),
+      ratio: ratioOf(c.ceiling),
       p50: ms(c.load.p50),
       p99: ms(c.load.p99),
       target: '≥ 1,000 commands/s',
@@ -98,7 +100,7 @@ function rows(r: Results): Row[] {
       scenario: `projection lag, CreatePermission at a steady ${f(rate)}/s (open loop)`,
       throughput: `${f(lagS.load.rps)} commands/s achieved`,
       ceiling: ceilingOf(lagS.ceiling),
-      ratio: pct(lagS.ceiling?.ratio),
+      ratio: ratioOf(lagS.ceiling),
       p50: `lag ${ms(lag?.p50)} (request ${ms(lagS.load.p50)})`,
       p99: `lag ${ms(lag?.p99)} (request ${ms(lagS.load.p99)})`,
       target: `lag p99 < 100 ms at 500 commands/s`,

@@ -82,6 +82,8 @@ export interface CeilingRatio {
   figure: number;
   ceiling: number;
   ratio: number;
+  /** Other processes took CPU during the scenario or its ceiling: the ratio is then the machine's as much as the app's. */
+  busyMachine: boolean;
 }
 
 /** The same read measured by a plain autocannon CLI process right after the bench's own run. */
@@ -165,15 +167,17 @@ export function ratioToCeiling(key: string, report: ScenarioReport, scenarios: R
   if (!kind || figure === undefined) return null;
   let from: string;
   let ceiling: number | undefined;
+  let busyMachine = disturbed(report.cpu);
   if (kind === 'hash') {
     from = key;
     ceiling = report.hashRate?.perSecond;
   } else {
     from = kind === 'http' ? httpCeilingKey(report.load!.connections) : COMMIT_CEILING;
     ceiling = scenarios[from]?.load?.rps;
+    busyMachine ||= disturbed(scenarios[from]?.cpu);
   }
   if (ceiling === undefined || !(ceiling > 0)) return null;
-  return { kind, from, figure, ceiling, ratio: figure / ceiling };
+  return { kind, from, figure, ceiling, ratio: figure / ceiling, busyMachine };
 }
 
 /** The bench's figure against the CLI's: the ratio, and whether they agree. */

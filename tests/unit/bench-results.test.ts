@@ -36,10 +36,23 @@ const growth = (requests: number, events: number, eventRowBytes: number, eventLo
 describe('ratios to the ceilings', () => {
   it('compares reads with the HTTP ceiling of their connection count, appends with the commit ceiling, login with the hash limit', () => {
     const s = scenarios();
-    expect(ratioToCeiling('me', s.me!, s)).toEqual({ kind: 'http', from: 'httpCeiling16', figure: 5_000, ceiling: 20_000, ratio: 0.25 });
-    expect(ratioToCeiling('usersList', s.usersList!, s)).toEqual({ kind: 'http', from: 'httpCeiling8', figure: 1_000, ceiling: 25_000, ratio: 0.04 });
-    expect(ratioToCeiling('refresh', s.refresh!, s)).toEqual({ kind: 'commit', from: 'commitCeiling', figure: 500, ceiling: 10_000, ratio: 0.05 });
-    expect(ratioToCeiling('login', s.login!, s)).toEqual({ kind: 'hash', from: 'login', figure: 15, ceiling: 20, ratio: 0.75 });
+    expect(ratioToCeiling('me', s.me!, s)).toEqual({ kind: 'http', from: 'httpCeiling16', figure: 5_000, ceiling: 20_000, ratio: 0.25, busyMachine: false });
+    expect(ratioToCeiling('usersList', s.usersList!, s)).toEqual({ kind: 'http', from: 'httpCeiling8', figure: 1_000, ceiling: 25_000, ratio: 0.04, busyMachine: false });
+    expect(ratioToCeiling('refresh', s.refresh!, s)).toEqual({ kind: 'commit', from: 'commitCeiling', figure: 500, ceiling: 10_000, ratio: 0.05, busyMachine: false });
+    expect(ratioToCeiling('login', s.login!, s)).toEqual({ kind: 'hash', from: 'login', figure: 15, ceiling: 20, ratio: 0.75, busyMachine: false });
+  });
+
+  it('marks a ratio when other processes took CPU during the scenario or during its ceiling', () => {
+    const busy = { app: 1, appPrimary: 0, postgres: 0, redis: 0, loadGenerator: 0.4, other: 0.9, idle: 0, cores: 2 };
+    const s = scenarios();
+    s.httpCeiling16!.cpu = busy;
+    expect(ratioToCeiling('me', s.me!, s)?.busyMachine).toBe(true);
+    expect(ratioToCeiling('refresh', s.refresh!, s)?.busyMachine).toBe(false);
+    s.refresh!.cpu = busy;
+    expect(ratioToCeiling('refresh', s.refresh!, s)?.busyMachine).toBe(true);
+    s.me!.ceiling = ratioToCeiling('me', s.me!, s)!;
+    const md = renderMarkdown({ date: '2026-12-01T12:00:00.000Z', finished: true, machine: { loadAverageAtStart: [0, 0, 0] }, settings: {}, scenarios: s, notes: [] });
+    expect(md).toMatch(/\| GET \/api\/auth\/me, 16 conn\. \| 5,000 req\/s \| 20,000\/s \(HTTP, 16 conn\.\) \| 25\.0% \(machine busy\) \|/);
   });
 
   it('gives no ratio when the ceiling was not measured, or for a scenario no ceiling bounds', () => {
