@@ -1,39 +1,10 @@
 /**
- * Load driving with autocannon (in this process, like a client on the same machine). Latencies
+ * Load driving with autocannon, run in the load process (bench/lib/load-process.ts). Latencies
  * are taken from autocannon's per-response events with sub-millisecond precision (its own
  * histogram keeps whole milliseconds) and only for 2xx answers; every status is counted.
  */
 import autocannon from 'autocannon';
-
-export interface LoadResult {
-  /** Completed 2xx answers per second over the measured duration. */
-  rps: number;
-  requests: number;
-  ok: number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  /** Paced runs: requests still unanswered when the run ended (the server was that far behind). */
-  abandoned?: number;
-  statuses: Record<string, number>;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-  mean: number;
-  durationSeconds: number;
-  connections: number;
-  /** Target rate when the load was paced (requests/s over all connections). */
-  targetRate?: number;
-  /** A few non-2xx bodies, to explain them. */
-  sampleErrors: string[];
-}
-
-export const percentile = (sorted: Float64Array | number[], p: number): number => {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i];
-};
+import { LoadResult, percentile } from './results';
 
 type Request = autocannon.Request & { state?: unknown };
 
@@ -43,19 +14,15 @@ export interface LoadOptions {
   durationSeconds: number;
   /** Requests, as autocannon takes them (setupRequest / onResponse for dynamic ones). */
   requests: Request[];
-  headers?: Record<string, string>;
-  /** Paces the whole run at this many requests per second. */
-  overallRate?: number;
   /**
    * Called once per connection before its first request: per-connection state (e.g. a session
    * whose refresh token each answer replaces). Receives the connection's own copy of `requests`.
    */
   perConnection?: (requests: Request[], index: number) => void;
-  label?: string;
 }
 
 /** Runs one autocannon instance; resolves with the numbers. */
-export function runLoad(o: LoadOptions): { done: Promise<LoadResult>; stop: () => void } {
+export function runLoad(o: LoadOptions): Promise<LoadResult> {
   const samples: number[] = [];
   const statuses: Record<string, number> = {};
   const sampleErrors: string[] = [];
@@ -66,7 +33,7 @@ export function runLoad(o: LoadOptions): { done: Promise<LoadResult>; stop: () =
   // Record non-2xx bodies through onResponse wrappers (each keeps the caller's own handler).
   for (const r of requests) {
     const inner = r.onResponse;
-    r.onResponse = (status: number, body: string, context: object, headers: autocannon.Request["headers"]) => {
+    r.onResponse = (status: number, body: string, context: object, headers: autocannon.Request['headers']) => {
       if ((status < 200 || status >= 300) && sampleErrors.length < 5) sampleErrors.push(`${status} ${String(body).slice(0, 300)}`);
       if (typeof inner === 'function') inner(status, body, context, headers);
     };
@@ -78,8 +45,6 @@ export function runLoad(o: LoadOptions): { done: Promise<LoadResult>; stop: () =
       connections: o.connections,
       duration: o.durationSeconds,
       requests,
-      headers: o.headers,
-      overallRate: o.overallRate,
       timeout: 30,
       setupClient: (client: autocannon.Client) => {
         if (!o.perConnection) return;
@@ -98,7 +63,7 @@ export function runLoad(o: LoadOptions): { done: Promise<LoadResult>; stop: () =
       samples.push(responseTime);
     } else non2xx++;
   });
-  const done = new Promise<LoadResult>((resolve, reject) => {
+  return new Promise<LoadResult>((resolve, reject) => {
     instance.on('done', (r: autocannon.Result) => {
       // autocannon stops sending at `duration`; answers still in flight then are not counted.
       const secs = Math.min(Number(process.hrtime.bigint() - started) / 1e9, o.durationSeconds);
@@ -119,11 +84,9 @@ export function runLoad(o: LoadOptions): { done: Promise<LoadResult>; stop: () =
         mean,
         durationSeconds: secs,
         connections: o.connections,
-        targetRate: o.overallRate,
         sampleErrors,
       });
     });
     instance.on('error', reject);
   });
-  return { done, stop: () => (instance as unknown as { stop(): void }).stop() };
 }

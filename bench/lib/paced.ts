@@ -6,7 +6,7 @@
  * which measures bursts, not a steady rate; this does not.
  */
 import http from 'node:http';
-import { LoadResult, percentile } from './load';
+import { LoadResult, percentile } from './results';
 
 export interface PacedRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -26,7 +26,7 @@ export interface PacedOptions {
   drainMs?: number;
 }
 
-export function runPaced(o: PacedOptions): { done: Promise<LoadResult> } {
+export function runPaced(o: PacedOptions): Promise<LoadResult> {
   const u = new URL(o.url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: o.connections });
   const samples: number[] = [];
@@ -76,7 +76,7 @@ export function runPaced(o: PacedOptions): { done: Promise<LoadResult> } {
     req.end();
   };
 
-  const done = new Promise<LoadResult>((resolve) => {
+  return new Promise<LoadResult>((resolve) => {
     const tick = () => {
       const t = nowMs();
       while (sent < total && (sent * 1000) / o.rate <= t) {
@@ -122,5 +122,4 @@ export function runPaced(o: PacedOptions): { done: Promise<LoadResult> } {
     };
     tick();
   });
-  return { done };
 }

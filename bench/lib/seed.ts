@@ -17,6 +17,7 @@ import { PermissionEvent, permissionStream, UserGrantsEvent, userGrantsStream } 
 import { ServiceEvent, serviceStream } from '../../src/events/service';
 import { Role, UserEvent, userStream } from '../../src/events/user';
 import { prehash } from '../../src/infra/password-hasher';
+import { ADMIN_EMAIL, seedEmail } from './accounts';
 
 /** One row of es_events as the seed writes it. */
 export interface SeedEvent {
@@ -101,9 +102,6 @@ const differentFrom = (list: readonly string[], start: number, current: string |
   const v = list[start % list.length];
   return v === current ? list[(start + 1) % list.length] : v;
 };
-
-export const seedEmail = (i: number): string => `user${i}@bench.example.com`;
-export const ADMIN_EMAIL = 'admin@bench.example.com';
 
 /** Deterministic pseudo-random numbers, so every run seeds alike. */
 const rng = (seed: number) => () => {

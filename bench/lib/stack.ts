@@ -1,4 +1,3 @@
-import { bounded } from '../../src/infra/bounded';
 /**
  * The bench's own stack: a fresh database on the machine's PostgreSQL, a unique Redis prefix,
  * and the built app as a child process in production mode. Everything it creates is undone by
@@ -10,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Redis from 'ioredis';
 import { Client } from 'pg';
+import { bounded } from '../../src/infra/bounded';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -34,8 +34,6 @@ export function cleanupAll(): Promise<void> {
   })();
   return cleaning;
 }
-
-export { bounded };
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -107,31 +105,57 @@ export async function deleteRedisKeys(redisUrl: string, prefix: string): Promise
   return deleted;
 }
 
-export interface AppProcess {
+/** The app, or the bare Koa app of the HTTP ceiling. */
+export interface ServerProcess {
   child: ChildProcess;
   url: string;
-  /** The last lines the app wrote (LOG_LEVEL=warn: warnings and errors). */
+  /** The last lines the process wrote (the app at LOG_LEVEL=warn: warnings and errors). */
   tail(): string;
+  /** Bytes the process wrote to its output so far. */
+  outputBytes(): number;
   stop(): Promise<void>;
 }
 
-/** Starts `node dist/main.js all` with `env`, and resolves once /health/live answers. */
-export async function startApp(env: NodeJS.ProcessEnv, port: number, nodeArgs: string[] = []): Promise<AppProcess> {
-  const main = path.join(ROOT, 'dist', 'main.js');
-  if (!fs.existsSync(main)) throw new Error('dist/main.js is missing: the build did not produce it');
-  const child = spawn(process.execPath, [...nodeArgs, main, 'all'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: string[] = [];
-  const keep = (chunk: Buffer) => {
-    for (const l of chunk.toString('utf8').split('\n')) if (l.trim()) lines.push(l.length > 2000 ? `${l.slice(0, 2000)}…` : l);
-    if (lines.length > 200) lines.splice(0, lines.length - 200);
+const TAIL_BYTES = 64 * 1024;
+
+/**
+ * Starts `node <args>` and resolves once `readyPath` answers 2xx. Its output goes to `logFile`,
+ * not through a pipe to the bench: a process that logs much is then not slowed by the bench's
+ * reading, and the bench's event loop does not carry the app's output.
+ */
+export async function startServer(o: { name: string; args: string[]; env: NodeJS.ProcessEnv; port: number; readyPath: string; logFile: string }): Promise<ServerProcess> {
+  const out = fs.openSync(o.logFile, 'a');
+  const child = spawn(process.execPath, o.args, { cwd: ROOT, env: o.env, stdio: ['ignore', out, out] });
+  fs.closeSync(out);
+  const tail = () => {
+    try {
+      const size = fs.statSync(o.logFile).size;
+      const fd = fs.openSync(o.logFile, 'r');
+      try {
+        const buf = Buffer.alloc(Math.min(size, TAIL_BYTES));
+        fs.readSync(fd, buf, 0, buf.length, size - buf.length);
+        return buf.toString('utf8').split('\n').slice(-200).map((l) => (l.length > 2000 ? `${l.slice(0, 2000)}…` : l)).join('\n');
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch {
+      return '';
+    }
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  const outputBytes = () => {
+    try {
+      return fs.statSync(o.logFile).size;
+    } catch {
+      return 0;
+    }
+  };
   let exited: number | null | undefined;
-  const exit = new Promise<void>((resolve) => child.once('exit', (code) => {
-    exited = code;
-    resolve();
-  }));
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', (code) => {
+      exited = code;
+      resolve();
+    }),
+  );
   const stop = async () => {
     if (exited !== undefined) return;
     child.kill('SIGTERM');
@@ -142,21 +166,28 @@ export async function startApp(env: NodeJS.ProcessEnv, port: number, nodeArgs: s
       await bounded(exit, 5000).catch(() => undefined);
     }
   };
-  onCleanup('stop app', stop);
-  const url = `http://127.0.0.1:${port}`;
+  onCleanup(`stop ${o.name}`, stop);
+  const url = `http://127.0.0.1:${o.port}`;
   const deadline = Date.now() + 120_000;
   for (;;) {
-    if (exited !== undefined) throw new Error(`the app exited with code ${exited} while starting:\n${lines.join('\n')}`);
+    if (exited !== undefined) throw new Error(`${o.name} exited with code ${exited} while starting:\n${tail()}`);
     try {
-      const r = await fetch(`${url}/health/live`);
+      const r = await fetch(`${url}${o.readyPath}`);
       if (r.ok) break;
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`the app did not answer /health/live within 120 s:\n${lines.join('\n')}`);
+    if (Date.now() > deadline) throw new Error(`${o.name} did not answer ${o.readyPath} within 120 s:\n${tail()}`);
     await sleep(100);
   }
-  return { child, url, tail: () => lines.join('\n'), stop };
+  return { child, url, tail, outputBytes, stop };
+}
+
+/** Starts `node dist/main.js all` with `env` (its output in DATA_DIR/app.log), once /health/live answers. */
+export function startApp(env: NodeJS.ProcessEnv, port: number, nodeArgs: string[] = []): Promise<ServerProcess> {
+  const main = path.join(ROOT, 'dist', 'main.js');
+  if (!fs.existsSync(main)) throw new Error('dist/main.js is missing: the build did not produce it');
+  return startServer({ name: 'the app', args: [...nodeArgs, main, 'all'], env, port, readyPath: '/health/live', logFile: path.join(env.DATA_DIR!, 'app.log') });
 }
 
 /** Runs a command to completion, output shown; rejects on a non-zero exit. */
