@@ -1,0 +1,56 @@
+/**
+ * The layers of src/, bottom to top (DESIGN.md "Layers hold"). A module may import its own layer
+ * and the layers below it, never one above; and no import circles anywhere.
+ *
+ *   1  events, eventstore, config   what happened, where it is kept, how the process is set up
+ *   2  infra                        adapters to the outside: Redis, JWT, hashing, metrics, mail transport
+ *   3  commands                     deciders and use-cases (the write side)
+ *   4  projections                  read models and their runtime (the read side)
+ *   5  workers                      reactors, queues, processors
+ *   6  http                         Koa app, routes, OpenAPI
+ *   7  system, main, cli            wiring and entry points
+ */
+const LAYERS = [
+  ['src/(events|eventstore|config)/'],
+  ['src/infra/'],
+  ['src/commands/'],
+  ['src/projections/'],
+  ['src/workers/'],
+  ['src/http/'],
+  ['src/(system|main)\\.ts$', 'src/cli/'],
+];
+
+const pathsOf = (layers) => `^(${layers.flat().join('|')})`;
+
+const upward = LAYERS.slice(0, -1).map((layer, i) => ({
+  name: `layer-${i + 1}-imports-above`,
+  comment: `${layer.join(', ')} must not import a higher layer (see the table at the top of this file)`,
+  severity: 'error',
+  from: { path: pathsOf([layer]) },
+  to: { path: pathsOf(LAYERS.slice(i + 1)) },
+}));
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      comment: 'Import circles make a layer order impossible; cut the loop (move the shared type to the lower file, or a port to its user).',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    ...upward,
+    {
+      name: 'src-not-into-tests-or-bench',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^(tests|bench)/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    exclude: { path: '^(node_modules|dist)/' },
+  },
+};
