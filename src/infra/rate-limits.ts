@@ -164,13 +164,25 @@ export class LoginThrottle {
     throw new RateLimitedError(limit, secondsOf(ms), 'Too many failed sign-ins for this account; try again later');
   }
 
-  /** Starts the short lock; when it ends, the consecutive count starts again from nothing. */
-  private lockShort(key: string): Promise<unknown> {
-    return inStore(() => Promise.all([this.shortLock.block(key, this.c.lockSeconds), this.short.delete(key)]));
+  /**
+   * Starts the short lock; when it ends, the consecutive count starts again from nothing. The lock
+   * is in place before the count is cleared, so an attempt that books into the cleared count sees
+   * the lock when it looks again (admit).
+   */
+  private async lockShort(key: string): Promise<void> {
+    await inStore(() => this.shortLock.block(key, this.c.lockSeconds));
+    await inStore(() => this.short.delete(key));
   }
 
-  private lockLong(key: string): Promise<unknown> {
-    return inStore(() => Promise.all([this.longLock.block(key, this.c.longLockSeconds), this.long.delete(key), this.short.delete(key)]));
+  private async lockLong(key: string): Promise<void> {
+    await inStore(() => this.longLock.block(key, this.c.longLockSeconds));
+    await inStore(() => Promise.all([this.long.delete(key), this.short.delete(key)]));
+  }
+
+  /** Milliseconds the account is still locked for (0: not locked). */
+  private async lockedFor(key: string): Promise<number> {
+    const [sl, ll] = await inStore(() => Promise.all([this.shortLock.get(key), this.longLock.get(key)]));
+    return Math.max(LoginThrottle.lockedMs(this.shortLock, sl), LoginThrottle.lockedMs(this.longLock, ll));
   }
 
   /** Before the password is compared: refuses a locked account, else books the attempt as a failure. */
@@ -180,8 +192,7 @@ export class LoginThrottle {
     const waitUntil = Date.now() + ADMIT_WAIT_MS;
     for (;;) {
       // A locked account is refused before anything is booked: waiting out a lock adds no failures.
-      const [sl, ll] = await inStore(() => Promise.all([this.shortLock.get(key), this.longLock.get(key)]));
-      const lockedMs = Math.max(LoginThrottle.lockedMs(this.shortLock, sl), LoginThrottle.lockedMs(this.longLock, ll));
+      const lockedMs = await this.lockedFor(key);
       if (lockedMs > 0) LoginThrottle.refused('login-account', lockedMs);
 
       // Each count is booked only by attempts the one before admitted, so attempts held back by the
@@ -205,6 +216,13 @@ export class LoginThrottle {
         }
         await this.lockLong(key);
         LoginThrottle.refused('login-account', c.longLockSeconds * 1000);
+      }
+      // A lock may have started between the look above and these bookings (an attempt that reached
+      // the count failed meanwhile and cleared it): this attempt was not one of those it allowed.
+      const lockedSince = await this.lockedFor(key);
+      if (lockedSince > 0) {
+        await inStore(() => Promise.all([this.short.reward(key, 1), this.long.reward(key, 1)]));
+        LoginThrottle.refused('login-account', lockedSince);
       }
       const h = await book(this.hourly, key);
       if (h.consumedPoints > c.maxPerHour) {
