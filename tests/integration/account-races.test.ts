@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { claimValue, ORPHAN_CLAIM_SECONDS, ownerOf } from '../../src/commands/claims';
+import { ORPHAN_CLAIM_SECONDS } from '../../src/commands/claim/decider';
+import { claimValue, ownerOf } from '../../src/commands/claims';
 import { CommandContext } from '../../src/commands/context';
 import { DomainError } from '../../src/commands/errors';
 import { changePassword, deactivateSelf, registerUser, updateProfile } from '../../src/commands/user/account';
