@@ -2,7 +2,7 @@ import { ClaimKind, claimStream, normaliseCatalogueName, normaliseUsername } fro
 import { EventMetadata, EventStore, Position } from '../eventstore/types';
 import { claimDecider, ClaimState, HolderCheck, mayBeOrphaned } from './claim/decider';
 import { ContentionError } from './errors';
-import { handle, load, Loaded, remembered } from './handle';
+import { handle, load, Loaded } from './handle';
 import { userStream } from '../events/user';
 import { serviceStream } from '../events/service';
 import { permissionStream } from '../events/permission';
@@ -55,8 +55,9 @@ export async function claimValue(
   const claim = (holderCheck: HolderCheck | null, loaded?: Loaded<ClaimState>) =>
     handle(store, stream, claimDecider, { type: 'ClaimValue', kind, ownerId, now: now.toISOString(), holderCheck }, metadata, loaded);
   // Most values are claimed for the first time: try that without reading; a stream that exists
-  // fails the append (no_stream) and handle reads it.
-  let r = await claim(null, remembered(store, stream, claimDecider) ?? { state: claimDecider.initialState(), revision: -1n });
+  // fails the append (no_stream) and handle reads it. (Not on a remembered state: one that says
+  // "taken" decides nothing, so no append would catch it being stale.)
+  let r = await claim(null, { state: claimDecider.initialState(), revision: -1n });
   const holder = r.state.owner;
   if (holder !== null && holder !== ownerId && mayBeOrphaned(r.state, now.toISOString())) {
     r = await claim({ holderId: holder, holdsValue: await HOLDS[kind](store, holder, normalised) });
