@@ -1,22 +1,14 @@
-import { ClaimEvent, ClaimKind, claimStream, normaliseCatalogueName, normaliseUsername } from '../events/claim';
-import { EventMetadata, EventStore, Expected, Position, WrongExpectedVersionError } from '../eventstore/types';
-import { asDomainEvent, load } from './handle';
+import { ClaimKind, claimStream, normaliseCatalogueName, normaliseUsername } from '../events/claim';
+import { EventMetadata, EventStore, Position } from '../eventstore/types';
+import { claimDecider, ClaimState, HolderCheck, mayBeOrphaned } from './claim/decider';
+import { ContentionError } from './errors';
+import { handle, load, Loaded } from './handle';
 import { userStream } from '../events/user';
 import { serviceStream } from '../events/service';
 import { permissionStream } from '../events/permission';
 import { userDecider } from './user/decider';
 import { isLive, serviceDecider } from './service/decider';
 import { isLivePermission, permissionDecider } from './permission/decider';
-
-/**
- * How long a claim is honoured when its owner's stream does not hold the value: the bound on
- * what a write that never happened (a crash between the claim and the owner's append, a
- * release that failed) keeps blocked. Past it, the next claim of the value takes it over. It
- * must be well above the time between a claim and its owner's append in a live request
- * (milliseconds; a request gives up long before a minute), or a slow request could lose the
- * value it is about to use.
- */
-export const ORPHAN_CLAIM_SECONDS = 60;
 
 /** Whether the owner's own stream (the source of truth) holds the value the claim is for. */
 const HOLDS: Record<ClaimKind, (store: EventStore, ownerId: string, value: string) => Promise<boolean>> = {
@@ -38,88 +30,63 @@ const HOLDS: Record<ClaimKind, (store: EventStore, ownerId: string, value: strin
   },
 };
 
-interface ClaimState {
-  owner: string | null;
-  claimedAt: string | null;
-  revision: bigint;
-}
-
-async function readClaim(store: EventStore, stream: string): Promise<ClaimState> {
-  const s: ClaimState = { owner: null, claimedAt: null, revision: -1n };
-  for await (const r of store.read(stream)) {
-    const e = asDomainEvent<ClaimEvent>(r);
-    s.owner = e.type === 'ValueClaimed' ? e.data.userId : null;
-    s.claimedAt = e.type === 'ValueClaimed' ? e.data.at : null;
-    s.revision = r.revision;
-  }
-  return s;
-}
-
 /** Who holds a value (email, username), from the claim stream alone. */
 export async function ownerOf(store: EventStore, kind: ClaimKind, normalised: string): Promise<string | null> {
-  return (await readClaim(store, claimStream(kind, normalised))).owner;
+  return (await load(store, claimStream(kind, normalised), claimDecider)).state.owner;
 }
 
 export type ClaimResult = { ok: true; position: Position | null } | { ok: false; ownerId: string };
 
 /**
- * Claims a unique value for a user by appending to the value's own stream at the revision it
- * was read at: of two racing claims exactly one appends; the other re-reads and sees the owner.
+ * Claims a unique value for an owner by appending to the value's own stream at the revision it
+ * was read at (handle): of two racing claims exactly one appends; the other reads again and
+ * sees the owner. A claim old enough to be an orphan is decided again with what its holder's
+ * stream says. A value too contended to claim is a ContentionError (503), like any stream.
  */
 export async function claimValue(
   store: EventStore,
   kind: ClaimKind,
   normalised: string,
-  userId: string,
+  ownerId: string,
   metadata: EventMetadata,
   now: Date = new Date(),
 ): Promise<ClaimResult> {
   const stream = claimStream(kind, normalised);
-  for (let attempt = 0; attempt < 10; attempt++) {
-    // Most values are claimed for the first time: try that without reading; a stream that
-    // exists fails the append (no_stream) and the next attempt reads it.
-    const s = attempt === 0 ? { owner: null, claimedAt: null, revision: -1n } : await readClaim(store, stream);
-    if (s.owner === userId) return { ok: true, position: null };
-    const events: ClaimEvent[] = [];
-    if (s.owner !== null) {
-      const orphaned =
-        s.claimedAt !== null &&
-        now.getTime() - Date.parse(s.claimedAt) > ORPHAN_CLAIM_SECONDS * 1000 &&
-        !(await HOLDS[kind](store, s.owner, normalised));
-      if (!orphaned) return { ok: false, ownerId: s.owner };
-      events.push({ type: 'ValueReleased', data: { kind, userId: s.owner, at: now.toISOString() } });
-    }
-    events.push({ type: 'ValueClaimed', data: { kind, userId, at: now.toISOString() } });
-    const expected: Expected = s.revision === -1n ? 'no_stream' : s.revision;
-    try {
-      const r = await store.append(stream, events.map((e) => ({ ...e, metadata })), expected);
-      return { ok: true, position: r.position };
-    } catch (err) {
-      if (!(err instanceof WrongExpectedVersionError)) throw err;
-    }
+  const claim = (holderCheck: HolderCheck | null, loaded?: Loaded<ClaimState>) =>
+    handle(store, stream, claimDecider, { type: 'ClaimValue', kind, ownerId, now: now.toISOString(), holderCheck }, metadata, loaded);
+  // Most values are claimed for the first time: try that without reading; a stream that exists
+  // fails the append (no_stream) and handle reads it. (Not on a remembered state: one that says
+  // "taken" decides nothing, so no append would catch it being stale.)
+  let r = await claim(null, { state: claimDecider.initialState(), revision: -1n });
+  const holder = r.state.owner;
+  if (holder !== null && holder !== ownerId && mayBeOrphaned(r.state, now.toISOString())) {
+    r = await claim({ holderId: holder, holdsValue: await HOLDS[kind](store, holder, normalised) });
   }
-  throw new Error(`Could not claim ${kind}: too much contention`);
+  return r.state.owner === ownerId ? { ok: true, position: r.position } : { ok: false, ownerId: r.state.owner! };
 }
 
-/** Gives a value back, if this user holds it. */
+/**
+ * Gives a value back, if this owner holds it. One that stays too contended to release is left
+ * claimed: its owner's stream does not hold it, so the orphan rule frees it in time.
+ */
 export async function releaseValue(
   store: EventStore,
   kind: ClaimKind,
   normalised: string,
-  userId: string,
+  ownerId: string,
   metadata: EventMetadata,
   now: Date = new Date(),
 ): Promise<void> {
-  const stream = claimStream(kind, normalised);
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const s = await readClaim(store, stream);
-    if (s.owner !== userId) return;
-    try {
-      await store.append(stream, [{ type: 'ValueReleased', data: { kind, userId, at: now.toISOString() }, metadata }], s.revision);
-      return;
-    } catch (err) {
-      if (!(err instanceof WrongExpectedVersionError)) throw err;
-    }
+  try {
+    await handle(
+      store,
+      claimStream(kind, normalised),
+      claimDecider,
+      { type: 'ReleaseValue', kind, ownerId, now: now.toISOString() },
+      metadata,
+    );
+  } catch (err) {
+    if (!(err instanceof ContentionError)) throw err;
   }
 }
 

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { claimValue, ORPHAN_CLAIM_SECONDS, ownerOf } from '../../src/commands/claims';
+import { ORPHAN_CLAIM_SECONDS } from '../../src/commands/claim/decider';
+import { claimValue, ownerOf, releaseValue } from '../../src/commands/claims';
 import { CommandContext } from '../../src/commands/context';
 import { DomainError } from '../../src/commands/errors';
 import { changePassword, deactivateSelf, registerUser, updateProfile } from '../../src/commands/user/account';
 import { UserId } from '../../src/events/user';
+import { PostgresEventStore } from '../../src/eventstore/postgres';
 import { PasswordHasher } from '../../src/infra/password-hasher';
 import { linkParams } from '../helpers/smtp';
 import { bearer, startStack, TestStack, TEST_PASSWORD } from '../helpers/stack';
@@ -210,6 +212,20 @@ describe('one account, many requests at once (issue 12 items 3, 5, 11)', () => {
       expect(await ownerOf(s.system.store, 'username', 'unlucky')).toBeNull();
       const again = await signUpVerified(s, 'unlucky@example.com', { username: 'unlucky' });
       expect(again.user).toMatchObject({ email: 'unlucky@example.com', username: 'unlucky' });
+    });
+
+    it('a value given back in another process is free here at once, though this process saw it taken', async () => {
+      const elsewhere = PostgresEventStore.fromConfig({ connectionString: s.db.url, max: 2 });
+      try {
+        const [holder, next] = [randomUUID(), randomUUID()];
+        expect((await claimValue(cmd.store, 'username', 'passed-on', holder, meta())).ok).toBe(true);
+        expect(await claimValue(cmd.store, 'username', 'passed-on', next, meta())).toEqual({ ok: false, ownerId: holder });
+        await releaseValue(elsewhere, 'username', 'passed-on', holder, meta());
+        expect((await claimValue(cmd.store, 'username', 'passed-on', next, meta())).ok).toBe(true);
+        expect(await ownerOf(elsewhere, 'username', 'passed-on')).toBe(next);
+      } finally {
+        await elsewhere.close();
+      }
     });
 
     it(`a claim left by a crash before its owner's write is honoured for ${ORPHAN_CLAIM_SECONDS} s, then taken over`, async () => {

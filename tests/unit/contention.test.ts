@@ -1,14 +1,15 @@
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import Koa from 'koa';
+import { claimValue, releaseValue } from '../../src/commands/claims';
 import { ContentionError } from '../../src/commands/errors';
 import { backoffMs, handle, MAX_ATTEMPTS } from '../../src/commands/handle';
 import { sessionDecider } from '../../src/commands/session/decider';
 import { EventStore, RecordedEvent, WrongExpectedVersionError } from '../../src/eventstore/types';
 import { problemMiddleware } from '../../src/http/problem';
 
-/** A store whose every append loses the race: the stream always moved on meanwhile. */
-const alwaysContended = (): EventStore & { appends: number } => {
+/** A store whose every append loses the race: the stream always moved on meanwhile. Its streams hold `held`. */
+const alwaysContended = (held: RecordedEvent[] = []): EventStore & { appends: number } => {
   const store = {
     appends: 0,
     async append(stream: string) {
@@ -16,7 +17,7 @@ const alwaysContended = (): EventStore & { appends: number } => {
       throw new WrongExpectedVersionError(stream, -1n, 0n);
     },
     async *read(): AsyncIterable<RecordedEvent> {
-      return;
+      yield* held;
     },
     readAll: async () => [],
     readRecent: async () => [],
@@ -42,6 +43,28 @@ describe('a write that keeps losing its race', () => {
       absoluteTtlSeconds: 60,
     };
     await expect(handle(store, 'session-s1', sessionDecider, start, {})).rejects.toBeInstanceOf(ContentionError);
+    expect(store.appends).toBe(MAX_ATTEMPTS);
+  });
+
+  it('a claim of a unique value too: CONTENTION (a 503), not a plain error (a 500)', async () => {
+    const store = alwaysContended();
+    await expect(claimValue(store, 'email', 'ada@example.com', 'u1', {})).rejects.toBeInstanceOf(ContentionError);
+    expect(store.appends).toBe(MAX_ATTEMPTS);
+  });
+
+  it('a release that keeps losing is left to the orphan rule: the write it followed still succeeds', async () => {
+    const claimedByU1: RecordedEvent = {
+      id: 'e1',
+      type: 'ValueClaimed',
+      streamId: 'emailClaim-x',
+      revision: 0n,
+      position: { commit: 1n, prepare: 1n },
+      data: { kind: 'email', userId: 'u1', at: new Date().toISOString() },
+      metadata: {},
+      createdAt: new Date(),
+    };
+    const store = alwaysContended([claimedByU1]);
+    await expect(releaseValue(store, 'email', 'ada@example.com', 'u1', {})).resolves.toBeUndefined();
     expect(store.appends).toBe(MAX_ATTEMPTS);
   });
 
