@@ -1,6 +1,7 @@
 import { ClaimEvent, ClaimKind, claimStream, normaliseCatalogueName, normaliseUsername } from '../events/claim';
 import { EventMetadata, EventStore, Expected, Position, WrongExpectedVersionError } from '../eventstore/types';
-import { asDomainEvent, load } from './handle';
+import { load } from './handle';
+import { decode } from '../events/registry';
 import { userStream } from '../events/user';
 import { serviceStream } from '../events/service';
 import { permissionStream } from '../events/permission';
@@ -47,7 +48,7 @@ interface ClaimState {
 async function readClaim(store: EventStore, stream: string): Promise<ClaimState> {
   const s: ClaimState = { owner: null, claimedAt: null, revision: -1n };
   for await (const r of store.read(stream)) {
-    const e = asDomainEvent<ClaimEvent>(r);
+    const e = decode(r);
     s.owner = e.type === 'ValueClaimed' ? e.data.userId : null;
     s.claimedAt = e.type === 'ValueClaimed' ? e.data.at : null;
     s.revision = r.revision;
