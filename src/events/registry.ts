@@ -68,7 +68,8 @@ const BY_CATEGORY: { [C in Category]: Record<Categories[C]['type'], true> } = {
 };
 
 /** The event types of one category, in the order listed above. */
-export const typesOf = <C extends Category>(category: C): Categories[C]['type'][] => Object.keys(BY_CATEGORY[category]) as Categories[C]['type'][];
+export const typesOf = <C extends Category>(category: C): Categories[C]['type'][] =>
+  Object.keys(BY_CATEGORY[category]) as Categories[C]['type'][];
 
 export const EVENT_TYPES: readonly EventType[] = (Object.keys(BY_CATEGORY) as Category[]).flatMap((c) => typesOf(c));
 

@@ -32,7 +32,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const HANDLES = ['PermissionCreated', 'PermissionUpdated', 'PermissionDeleted', 'ServiceDeleted', 'UserPermissionsSet'] as const;
 type PermissionsEvent = RecordedOf<(typeof HANDLES)[number]>;
 
-async function linkServices(trx: Knex.Transaction, permissionId: string, serviceIds: readonly string[], r: Pick<RecordedEvent, 'metadata' | 'createdAt'>): Promise<void> {
+async function linkServices(
+  trx: Knex.Transaction,
+  permissionId: string,
+  serviceIds: readonly string[],
+  r: Pick<RecordedEvent, 'metadata' | 'createdAt'>,
+): Promise<void> {
   if (serviceIds.length === 0) return;
   const actor = r.metadata.actorId ?? null;
   await trx('permission_services')
@@ -112,7 +117,9 @@ async function applyOne(e: PermissionsEvent, trx: Knex.Transaction): Promise<voi
   const actor = e.metadata.actorId ?? null;
   switch (e.type) {
     case 'ServiceDeleted':
-      await trx('permission_services').where({ service_id: serviceIdOf(e.streamId) }).delete();
+      await trx('permission_services')
+        .where({ service_id: serviceIdOf(e.streamId) })
+        .delete();
       return;
     case 'UserPermissionsSet': {
       const userId = userIdOfGrants(e.streamId);
@@ -167,7 +174,14 @@ async function createPermissions(run: RecordedOf<'PermissionCreated'>[], trx: Kn
     const actor = e.metadata.actorId ?? null;
     permissions.push({ id, name: e.data.name, created_by: actor, updated_by: actor, created_at: e.createdAt, updated_at: e.createdAt });
     for (const serviceId of e.data.serviceIds) {
-      links.push({ permission_id: id, service_id: serviceId, created_by: actor, updated_by: actor, created_at: e.createdAt, updated_at: e.createdAt });
+      links.push({
+        permission_id: id,
+        service_id: serviceId,
+        created_by: actor,
+        updated_by: actor,
+        created_at: e.createdAt,
+        updated_at: e.createdAt,
+      });
     }
   }
   await insertJsonRows(trx, 'permissions', ['id', 'name', 'created_by', 'updated_by', 'created_at', 'updated_at'], permissions, 'id');

@@ -20,7 +20,17 @@ export interface HistoryRow {
   at: Date;
 }
 
-const HANDLES = ['UserRegistered', 'ProfileUpdated', 'EmailChangeRequested', 'EmailVerified', 'PasswordChanged', 'PasswordReset', 'RoleChanged', 'UserDeactivated', 'UserRestored'] as const;
+const HANDLES = [
+  'UserRegistered',
+  'ProfileUpdated',
+  'EmailChangeRequested',
+  'EmailVerified',
+  'PasswordChanged',
+  'PasswordReset',
+  'RoleChanged',
+  'UserDeactivated',
+  'UserRestored',
+] as const;
 type HistoryEvent = RecordedOf<(typeof HANDLES)[number]>;
 
 const row = (e: HistoryEvent, seq: number, field: string, oldValue: unknown, newValue: unknown) => ({

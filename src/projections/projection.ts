@@ -92,7 +92,11 @@ export interface Reactor {
 
 export function reactor<const T extends EventType>(definition: ReactorDefinition<T>): Reactor {
   const handled = eventsOf(definition.handles);
-  return { name: definition.name, handles: definition.handles, react: (event) => (handled(event) ? definition.react(event) : Promise.resolve()) };
+  return {
+    name: definition.name,
+    handles: definition.handles,
+    react: (event) => (handled(event) ? definition.react(event) : Promise.resolve()),
+  };
 }
 
 /** A projection as the runner drives it. */

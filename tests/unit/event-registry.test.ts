@@ -39,17 +39,17 @@ describe('the event registry', () => {
     const r = reactor({
       name: 'test',
       handles: ['ContentCreated', 'ContentDeleted'],
-      async react(e) {
+      react(e) {
         switch (e.type) {
           case 'ContentCreated':
             seen.push(`created ${e.data.title}`);
-            return;
+            return Promise.resolve();
           case 'ContentDeleted':
             seen.push(`deleted at ${e.data.at}`);
-            return;
+            return Promise.resolve();
           // @ts-expect-error a case for a type the reactor does not list does not compile
           case 'ContentUpdated':
-            return;
+            return Promise.resolve();
           default:
             return unhandled(e);
         }
