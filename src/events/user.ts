@@ -64,16 +64,18 @@ export type UserEvent =
   | { type: 'UserRestored'; data: { at: string } }
   | { type: 'RoleChanged'; data: { from: Role; to: Role; at: string; endedSessionIds: SessionId[] } };
 
-export type SessionEndReason =
-  | 'logout'
-  | 'logout-all'
-  | 'revoked'
-  | 'evicted'
-  | 'password-changed'
-  | 'password-reset'
-  | 'deactivated'
-  | 'role-changed'
-  | 'reuse-detected'
-  | 'expired';
+export const SESSION_END_REASONS = [
+  'logout',
+  'logout-all',
+  'revoked',
+  'evicted',
+  'password-changed',
+  'password-reset',
+  'deactivated',
+  'role-changed',
+  'reuse-detected',
+  'expired',
+] as const;
+export type SessionEndReason = (typeof SESSION_END_REASONS)[number];
 
 export type UserEventType = UserEvent['type'];

@@ -1,5 +1,6 @@
 import { Knex } from 'knex';
-import { RecordedOf, unhandled } from '../events/registry';
+import { RecordedOf } from '../events/registry';
+import { SESSION_ENDING_USER_EVENTS, sessionsEndedBy } from '../events/session-ends';
 import { sessionIdOf } from '../events/session';
 import { insertJsonRows } from './bulk';
 import { isRunOf, projection, runsOf } from './projection';
@@ -21,7 +22,7 @@ export interface SessionRow {
 
 // The user's stream says which sessions ended the moment they end; the session streams
 // follow through the revoke job. Listening to both keeps the list right at once.
-const HANDLES = ['SessionStarted', 'SessionRefreshed', 'SessionRevoked', 'SessionEnded', 'AllSessionsEnded', 'PasswordChanged', 'PasswordReset', 'UserDeactivated', 'RoleChanged'] as const;
+const HANDLES = ['SessionStarted', 'SessionRefreshed', 'SessionRevoked', ...SESSION_ENDING_USER_EVENTS] as const;
 type SessionsEvent = RecordedOf<(typeof HANDLES)[number]>;
 
 export const sessionsProjection = projection({
@@ -84,26 +85,16 @@ async function applyOne(e: SessionsEvent, trx: Knex.Transaction): Promise<void> 
         .update({ last_refresh_at: e.data.at, refresh_count: trx.raw('refresh_count + 1') });
       return;
     case 'SessionRevoked':
-      await trx('sessions').where({ id: sessionIdOf(e.streamId) }).whereNull('revoked_at').update({ revoked_at: e.data.at, revoke_reason: e.data.reason });
+      await trx('sessions')
+        .where({ id: sessionIdOf(e.streamId) })
+        .whereNull('revoked_at')
+        .update({ revoked_at: e.data.at, revoke_reason: e.data.reason });
       return;
-    case 'SessionEnded':
-      return end([e.data.sessionId], e.data.reason);
-    case 'AllSessionsEnded':
-      return end(e.data.endedSessionIds, e.data.reason);
-    case 'PasswordChanged':
-      return end(e.data.endedSessionIds, 'password-changed');
-    case 'PasswordReset':
-      return end(e.data.endedSessionIds, 'password-reset');
-    case 'UserDeactivated':
-      return end(e.data.endedSessionIds, 'deactivated');
-    case 'RoleChanged':
-      return end(e.data.endedSessionIds, 'role-changed');
-    default:
-      return unhandled(e);
-  }
-
-  async function end(ids: string[], reason: string): Promise<void> {
-    if (ids.length) await trx('sessions').whereIn('id', ids).whereNull('revoked_at').update({ revoked_at: e.createdAt, revoke_reason: reason });
+    default: {
+      const { sessionIds, reason } = sessionsEndedBy(e);
+      if (sessionIds.length)
+        await trx('sessions').whereIn('id', sessionIds).whereNull('revoked_at').update({ revoked_at: e.createdAt, revoke_reason: reason });
+    }
   }
 }
 

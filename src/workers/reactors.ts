@@ -3,9 +3,10 @@ import { load } from '../commands/handle';
 import { userDecider } from '../commands/user/decider';
 import { ownerOf } from '../commands/claims';
 import { unhandled } from '../events/registry';
+import { SESSION_ENDING_USER_EVENTS, sessionsEndedBy } from '../events/session-ends';
 import { userIdOf, userStream } from '../events/user';
 import { reactor, Reactor } from '../projections/projection';
-import { EmailJob, Queues, RevokeSessionsJob } from './queues';
+import { EmailJob, Queues } from './queues';
 
 /**
  * Events to jobs. A job's id is the id of the event that caused it (plus a suffix when one event
@@ -56,9 +57,20 @@ export function emailReactor(queues: Queues, store: EventStore): Reactor {
           // gets a notice for its owner instead of a link (which could not be confirmed anyway).
           const holder = await ownerOf(store, 'email', e.data.newEmail);
           if (holder !== null && holder !== userId) {
-            await enqueue(`${e.id}-new`, { kind: 'email-in-use', to: e.data.newEmail, name: (await load(store, userStream(holder), userDecider)).state.name });
+            await enqueue(`${e.id}-new`, {
+              kind: 'email-in-use',
+              to: e.data.newEmail,
+              name: (await load(store, userStream(holder), userDecider)).state.name,
+            });
           } else {
-            await enqueue(`${e.id}-new`, { kind: 'email-change-new', to: e.data.newEmail, name, tokenId: e.data.tokenId, userId, expiresAt: e.data.expiresAt });
+            await enqueue(`${e.id}-new`, {
+              kind: 'email-change-new',
+              to: e.data.newEmail,
+              name,
+              tokenId: e.data.tokenId,
+              userId,
+              expiresAt: e.data.expiresAt,
+            });
           }
           await enqueue(`${e.id}-old`, { kind: 'email-change-old', to: e.data.oldEmail, name, newEmail: e.data.newEmail });
           return;
@@ -79,25 +91,13 @@ export function emailReactor(queues: Queues, store: EventStore): Reactor {
 export function sessionsReactor(queues: Queues): Reactor {
   return reactor({
     name: 'reactor:sessions',
-    handles: ['SessionEnded', 'AllSessionsEnded', 'PasswordChanged', 'PasswordReset', 'UserDeactivated', 'RoleChanged'],
+    handles: SESSION_ENDING_USER_EVENTS,
     async react(e) {
-      const userId = userIdOf(e.streamId);
-      let job: RevokeSessionsJob;
-      switch (e.type) {
-        case 'SessionEnded':
-          job = { userId, sessionIds: [e.data.sessionId], reason: e.data.reason, at: e.createdAt.toISOString() };
-          break;
-        case 'AllSessionsEnded':
-        case 'PasswordChanged':
-        case 'PasswordReset':
-        case 'UserDeactivated':
-        case 'RoleChanged':
-          job = { userId, sessionIds: e.data.endedSessionIds, reason: e.type, at: e.data.at };
-          break;
-        default:
-          return unhandled(e);
-      }
-      if (job.sessionIds.length > 0) await queues.sessions.add('revoke', job, { jobId: e.id });
+      const { sessionIds, reason } = sessionsEndedBy(e);
+      // SessionEnded carries no time of its own: the event's is the moment.
+      const at = e.type === 'SessionEnded' ? e.createdAt.toISOString() : e.data.at;
+      if (sessionIds.length > 0)
+        await queues.sessions.add('revoke', { userId: userIdOf(e.streamId), sessionIds, reason, at }, { jobId: e.id });
     },
   });
 }

@@ -1,14 +1,14 @@
 import { EventStore, RecordedEvent } from '../../eventstore/types';
-import { eventsOf, unhandled } from '../../events/registry';
+import { eventsOf } from '../../events/registry';
+import { SESSION_ENDING_USER_EVENTS, sessionsEndedBy } from '../../events/session-ends';
 import { sessionIdOf, sessionStream } from '../../events/session';
 import { Revocation, REVOKED } from '../../infra/revocations';
 
 /**
- * Every event that ends sessions, in the user's stream (logout, DELETE session, eviction, reuse
- * detection, expiry: SessionEnded; logout-all, password change and reset, deactivation, role
- * change: the sessions they list) or in the session's own (SessionRevoked).
+ * Every event that ends sessions: in the user's stream (src/events/session-ends.ts), or in the
+ * session's own (SessionRevoked).
  */
-export const SESSION_ENDING_EVENTS = ['SessionEnded', 'AllSessionsEnded', 'PasswordChanged', 'PasswordReset', 'UserDeactivated', 'RoleChanged', 'SessionRevoked'] as const;
+export const SESSION_ENDING_EVENTS = [...SESSION_ENDING_USER_EVENTS, 'SessionRevoked'] as const;
 
 const isSessionEnding = eventsOf(SESSION_ENDING_EVENTS);
 const isRefresh = eventsOf(['SessionRefreshed']);
@@ -24,27 +24,13 @@ export function revocationsOf(events: readonly RecordedEvent[]): { revoked: Revo
     for (const sessionId of sessionIds) revoked.push({ sessionId, minVersion: REVOKED, at });
   };
   for (const e of events.filter(isSessionEnding)) {
-    switch (e.type) {
-      case 'SessionRevoked':
-        // Usually the user's stream says so too; not when a process died between the two appends.
-        end([sessionIdOf(e.streamId)], e.createdAt);
-        break;
-      case 'SessionEnded':
-        end([e.data.sessionId], e.createdAt);
-        break;
-      case 'PasswordChanged':
-        end(e.data.endedSessionIds, e.createdAt);
-        if (e.data.keepSessionId) kept.push(e.data.keepSessionId);
-        break;
-      case 'AllSessionsEnded':
-      case 'PasswordReset':
-      case 'UserDeactivated':
-      case 'RoleChanged':
-        end(e.data.endedSessionIds, e.createdAt);
-        break;
-      default:
-        unhandled(e);
+    // Usually the user's stream says so too; not when a process died between the two appends.
+    if (e.type === 'SessionRevoked') {
+      end([sessionIdOf(e.streamId)], e.createdAt);
+      continue;
     }
+    end(sessionsEndedBy(e).sessionIds, e.createdAt);
+    if (e.type === 'PasswordChanged' && e.data.keepSessionId) kept.push(e.data.keepSessionId);
   }
   return { revoked, kept };
 }
