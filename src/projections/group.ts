@@ -1,30 +1,13 @@
-import { Knex } from 'knex';
-import { Logger } from 'pino';
-import { EventStore, Position, RecordedEvent } from '../eventstore/types';
-import { Batches, MemberFailed } from './group-batches';
-import { GroupMemberOptions, GroupMembers, RunnerTarget } from './group-members';
-import { Wakeups } from './group-wakeups';
-import { AdvisoryLocks } from './locks';
+import { Position } from '../eventstore/types';
+import { BatchOptions, Batches, MemberFailed } from './group-batches';
+import { GroupMemberOptions, GroupMembers, MembersOptions, RunnerTarget } from './group-members';
+import { WakeupOptions, Wakeups } from './group-wakeups';
 
 export type { GroupMemberOptions, RunnerTarget } from './group-members';
 
-export interface GroupOptions {
-  knex: Knex;
-  store: EventStore;
-  locks: AdvisoryLocks;
-  log: Logger;
-  /** A name for logs. */
-  name: string;
+/** What a group is given; each part takes its share (their options say what each one means). */
+export interface GroupOptions extends MembersOptions, Omit<BatchOptions, 'batchSize' | 'onRead'>, Omit<WakeupOptions, 'batchSize'> {
   batchSize?: number;
-  idlePollMs?: number;
-  lockRetryMs?: number;
-  onCheckpoint?: (name: string, position: Position) => void;
-  /** After the batch committed, before its checkpoint is reported: the events a member applied. */
-  onCommitted?: (name: string, events: RecordedEvent[]) => void;
-  /** After a batch that was not full, wait this long for more events before the next (default 0). */
-  gatherMs?: number;
-  /** Announce checkpoints on CHECKPOINT_CHANNEL (default true; reactors need not: nobody waits on them). */
-  announce?: boolean;
 }
 
 /**
