@@ -9,6 +9,7 @@ import { CommandContext } from './commands/context';
 import { EventStoreDbEventStore } from './eventstore/esdb';
 import { PostgresEventStore } from './eventstore/postgres';
 import { comparePositions, EventStore } from './eventstore/types';
+import { userIdOf } from './events/user';
 import { createApp } from './http/app';
 import { createApiKeyVerifier } from './commands/api-key/verify';
 import { seedAtStart } from './commands/seed';
@@ -25,7 +26,7 @@ import { PROJECTIONS } from './projections';
 import { prepareReadModels, Projector } from './projections/projector';
 import { CheckpointWaiter } from './projections/waiter';
 import { UserCache, USERS_CHANGED_CHANNEL } from './projections/user-cache';
-import { findUserById, userIdOf, usersProjection } from './projections/users';
+import { findUserById, usersProjection } from './projections/users';
 import { createMailer, Mailer } from './workers/mailer';
 import { startProcessors } from './workers/processors';
 import { Queues } from './workers/queues';
@@ -122,7 +123,7 @@ export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole
       { knex, store, connectionString: databaseUrl, log, batchSize: config.projectionBatchSize, onCheckpoint: (name, pos) => waiter.update(name, pos),
         // This process's cache is evicted before the checkpoint it waits on is reported.
         onCommitted: (name, events) => {
-          if (name === usersProjection.name) userCache.evict(events.map(userIdOf));
+          if (name === usersProjection.name) userCache.evict(events.map((e) => userIdOf(e.streamId)));
         },
       },
       PROJECTIONS,

@@ -1,16 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { EventMetadata, EventStore, JsonObject, Position, RecordedEvent, WrongExpectedVersionError } from '../eventstore/types';
+import { decode, DomainEvent } from '../events/registry';
+import { EventMetadata, EventStore, Position, RecordedEvent, WrongExpectedVersionError } from '../eventstore/types';
 import { BoundedMap } from '../infra/bounded';
 import { Decider } from './decider';
 import { ContentionError } from './errors';
-
-export interface DomainEvent {
-  type: string;
-  data: object;
-}
-
-/** A stored event seen as the domain's union type; the stream's category fixes which union. */
-export const asDomainEvent = <E extends DomainEvent>(r: RecordedEvent): E => ({ type: r.type, data: r.data }) as unknown as E;
 
 export interface Loaded<S> {
   state: S;
@@ -70,7 +63,7 @@ function foldTail<C, E extends DomainEvent, S>(store: EventStore, stream: string
   let state = known?.state ?? decider.initialState();
   let revision = known?.revision ?? -1n;
   for (const r of tail) {
-    state = decider.evolve(state, asDomainEvent<E>(r));
+    state = decider.evolve(state, decode<E>(r));
     revision = r.revision;
   }
   const loaded = { state, revision };
@@ -130,7 +123,7 @@ export async function handle<C, E extends DomainEvent, S>(
     try {
       const result = await store.append(
         stream,
-        events.map((e) => ({ id: e.id, type: e.type, data: e.data as JsonObject, metadata })),
+        events.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata })),
         revision === -1n ? 'no_stream' : revision,
       );
       const next = events.reduce(decider.evolve, state);

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { CommandContext, RequestMeta } from './context';
 import { DomainError } from './errors';
-import { asDomainEvent } from './handle';
 import { isLive } from './service/decider';
 import { createService, loadService } from './service/services';
 import { CatalogueSeedEvent, SEED_CATALOGUE_STREAM, ServiceId } from '../events/service';
 import { WrongExpectedVersionError } from '../eventstore/types';
+import { decode } from '../events/registry';
 
 /**
  * The default catalogue. Ids are fixed, so every installation names these services alike and
@@ -24,7 +24,7 @@ const seedMeta = (): RequestMeta => ({ correlationId: randomUUID(), ip: null, us
 
 async function catalogueSeeded(cmd: CommandContext): Promise<boolean> {
   for await (const r of cmd.store.read(SEED_CATALOGUE_STREAM)) {
-    if (asDomainEvent<CatalogueSeedEvent>(r).type === 'CatalogueSeeded') return true;
+    if (decode(r).type === 'CatalogueSeeded') return true;
   }
   return false;
 }

@@ -1,3 +1,4 @@
+import { idInStream } from './streams';
 import { UserId } from './user';
 
 /**
@@ -6,7 +7,9 @@ import { UserId } from './user';
  */
 export type ApiKeyId = string & { readonly __brand: 'ApiKeyId' };
 
-export const apiKeyStream = (id: string): string => `apiKey-${id}`;
+const API_KEY_PREFIX = 'apiKey-';
+export const apiKeyStream = (id: string): string => `${API_KEY_PREFIX}${id}`;
+export const apiKeyIdOf = (streamId: string): ApiKeyId => idInStream(streamId, API_KEY_PREFIX) as ApiKeyId;
 
 /**
  * What a key may do. `read`: safe requests (GET) on the routes that take keys; `write`: changes

@@ -1,3 +1,4 @@
+import { idInStream } from './streams';
 import { UserId } from './user';
 
 /**
@@ -6,7 +7,9 @@ import { UserId } from './user';
  */
 export type ContentId = string & { readonly __brand: 'ContentId' };
 
-export const contentStream = (id: string): string => `content-${id}`;
+const CONTENT_PREFIX = 'content-';
+export const contentStream = (id: string): string => `${CONTENT_PREFIX}${id}`;
+export const contentIdOf = (streamId: string): ContentId => idInStream(streamId, CONTENT_PREFIX) as ContentId;
 
 /** Only the fields that changed, with their new values; the old ones are in earlier events. */
 export interface ContentChanges {

@@ -1,4 +1,6 @@
 import { ServiceId } from './service';
+import { idInStream } from './streams';
+import { UserId } from './user';
 
 /**
  * Events of the `permission-<id>` streams (a named permission over a set of services) and of
@@ -6,8 +8,13 @@ import { ServiceId } from './service';
  */
 export type PermissionId = string & { readonly __brand: 'PermissionId' };
 
-export const permissionStream = (id: string): string => `permission-${id}`;
-export const userGrantsStream = (userId: string): string => `userGrants-${userId}`;
+const PERMISSION_PREFIX = 'permission-';
+const USER_GRANTS_PREFIX = 'userGrants-';
+export const permissionStream = (id: string): string => `${PERMISSION_PREFIX}${id}`;
+export const permissionIdOf = (streamId: string): PermissionId => idInStream(streamId, PERMISSION_PREFIX) as PermissionId;
+export const userGrantsStream = (userId: string): string => `${USER_GRANTS_PREFIX}${userId}`;
+/** The user whose grants a `userGrants-<userId>` stream holds. */
+export const userIdOfGrants = (streamId: string): UserId => idInStream(streamId, USER_GRANTS_PREFIX) as UserId;
 
 export type PermissionEvent =
   | { type: 'PermissionCreated'; data: { permissionId: PermissionId; name: string; serviceIds: ServiceId[] } }

@@ -1,10 +1,14 @@
+import { idInStream } from './streams';
+
 /**
  * Events of the `service-<id>` streams: the catalogue of services that permissions cover.
  * A deleted service stays deleted (its name is released for reuse by a new service).
  */
 export type ServiceId = string & { readonly __brand: 'ServiceId' };
 
-export const serviceStream = (id: string): string => `service-${id}`;
+const SERVICE_PREFIX = 'service-';
+export const serviceStream = (id: string): string => `${SERVICE_PREFIX}${id}`;
+export const serviceIdOf = (streamId: string): ServiceId => idInStream(streamId, SERVICE_PREFIX) as ServiceId;
 
 /** One edited field, with the value before and after: the audit trail reads it as is. */
 export type ServiceChange =

@@ -1,7 +1,10 @@
+import { idInStream } from './streams';
 import { SessionEndReason, SessionId, UserId } from './user';
 
 /** Events of the `session-<id>` streams: one per device login. */
-export const sessionStream = (id: string): string => `session-${id}`;
+const SESSION_PREFIX = 'session-';
+export const sessionStream = (id: string): string => `${SESSION_PREFIX}${id}`;
+export const sessionIdOf = (streamId: string): SessionId => idInStream(streamId, SESSION_PREFIX) as SessionId;
 
 export type SessionEvent =
   | {

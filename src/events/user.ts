@@ -1,3 +1,5 @@
+import { idInStream } from './streams';
+
 /**
  * Events of the `user-<id>` streams. Names are past-tense facts; a breaking change to a payload
  * gets a new type name (`…V2`) and an upcaster, never an edit in place.
@@ -9,7 +11,10 @@ export const ROLES: readonly Role[] = ['admin', 'editor', 'viewer'];
 export type UserId = string & { readonly __brand: 'UserId' };
 export type SessionId = string & { readonly __brand: 'SessionId' };
 
-export const userStream = (id: string): string => `user-${id}`;
+const USER_PREFIX = 'user-';
+export const userStream = (id: string): string => `${USER_PREFIX}${id}`;
+/** The user a `user-<id>` stream belongs to. */
+export const userIdOf = (streamId: string): UserId => idInStream(streamId, USER_PREFIX) as UserId;
 
 /**
  * One-time tokens (verification, reset) are never stored: the event holds `tokenId` and the
@@ -59,16 +64,18 @@ export type UserEvent =
   | { type: 'UserRestored'; data: { at: string } }
   | { type: 'RoleChanged'; data: { from: Role; to: Role; at: string; endedSessionIds: SessionId[] } };
 
-export type SessionEndReason =
-  | 'logout'
-  | 'logout-all'
-  | 'revoked'
-  | 'evicted'
-  | 'password-changed'
-  | 'password-reset'
-  | 'deactivated'
-  | 'role-changed'
-  | 'reuse-detected'
-  | 'expired';
+export const SESSION_END_REASONS = [
+  'logout',
+  'logout-all',
+  'revoked',
+  'evicted',
+  'password-changed',
+  'password-reset',
+  'deactivated',
+  'role-changed',
+  'reuse-detected',
+  'expired',
+] as const;
+export type SessionEndReason = (typeof SESSION_END_REASONS)[number];
 
 export type UserEventType = UserEvent['type'];

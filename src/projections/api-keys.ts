@@ -1,8 +1,7 @@
 import { Knex } from 'knex';
-import { asDomainEvent } from '../commands/handle';
-import { ApiKeyEvent, ApiKeyScope } from '../events/api-key';
-import { RecordedEvent } from '../eventstore/types';
-import { Projection } from './projection';
+import { apiKeyIdOf, ApiKeyScope } from '../events/api-key';
+import { unhandled } from '../events/registry';
+import { projection } from './projection';
 
 /**
  * API keys for listing. No hash here: authentication reads the key's own stream, never this table.
@@ -19,7 +18,7 @@ export interface ApiKeyRow {
   created_at: Date;
 }
 
-export const apiKeysProjection: Projection = {
+export const apiKeysProjection = projection({
   name: 'api_keys',
   version: 2,
   tables: ['api_keys'],
@@ -40,9 +39,8 @@ export const apiKeysProjection: Projection = {
     `);
   },
   handles: ['ApiKeyCreated', 'ApiKeyRevoked'],
-  async apply(r: RecordedEvent, trx: Knex.Transaction) {
-    const e = asDomainEvent<ApiKeyEvent>(r);
-    const id = r.streamId.slice('apiKey-'.length);
+  async apply(e, trx) {
+    const id = apiKeyIdOf(e.streamId);
     switch (e.type) {
       case 'ApiKeyCreated':
         await trx('api_keys')
@@ -63,9 +61,11 @@ export const apiKeysProjection: Projection = {
       case 'ApiKeyRevoked':
         await trx('api_keys').where({ id }).whereNull('revoked_at').update({ revoked_at: e.data.at });
         return;
+      default:
+        return unhandled(e);
     }
   },
-};
+});
 
 /** A key as its owner sees it: never the key, never its hash. */
 export const presentApiKey = (k: ApiKeyRow) => ({

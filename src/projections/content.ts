@@ -1,8 +1,7 @@
 import { Knex } from 'knex';
-import { asDomainEvent } from '../commands/handle';
-import { ContentEvent } from '../events/content';
-import { RecordedEvent } from '../eventstore/types';
-import { Projection } from './projection';
+import { contentIdOf } from '../events/content';
+import { unhandled } from '../events/registry';
+import { projection } from './projection';
 
 /** The `content` read table. Soft-deleted rows stay (is_deleted) and are filtered by the reads. */
 export interface ContentRow {
@@ -17,7 +16,7 @@ export interface ContentRow {
   updated_at: Date;
 }
 
-export const contentProjection: Projection = {
+export const contentProjection = projection({
   name: 'content',
   version: 1,
   tables: ['content'],
@@ -42,11 +41,10 @@ export const contentProjection: Projection = {
     `);
   },
   handles: ['ContentCreated', 'ContentUpdated', 'ContentDeleted'],
-  async apply(r: RecordedEvent, trx: Knex.Transaction) {
-    const e = asDomainEvent<ContentEvent>(r);
-    const id = r.streamId.slice('content-'.length);
-    const actor = r.metadata.actorId ?? null;
-    const touch = { updated_at: r.createdAt, updated_by: actor };
+  async apply(e, trx) {
+    const id = contentIdOf(e.streamId);
+    const actor = e.metadata.actorId ?? null;
+    const touch = { updated_at: e.createdAt, updated_by: actor };
     switch (e.type) {
       case 'ContentCreated':
         await trx('content')
@@ -57,8 +55,8 @@ export const contentProjection: Projection = {
             author_id: e.data.authorId,
             created_by: actor ?? e.data.authorId,
             updated_by: actor ?? e.data.authorId,
-            created_at: r.createdAt,
-            updated_at: r.createdAt,
+            created_at: e.createdAt,
+            updated_at: e.createdAt,
           })
           .onConflict('id')
           .ignore();
@@ -71,9 +69,11 @@ export const contentProjection: Projection = {
       case 'ContentDeleted':
         await trx('content').where({ id }).update({ is_deleted: true, ...touch });
         return;
+      default:
+        return unhandled(e);
     }
   },
-};
+});
 
 export type ContentWithAuthor = ContentRow & { author_email: string | null; author_name: string | null };
 

@@ -1,10 +1,10 @@
 import { Knex } from 'knex';
-import { asDomainEvent } from '../commands/handle';
-import { PermissionEvent, UserGrantsEvent } from '../events/permission';
-import { ServiceEvent } from '../events/service';
+import { permissionIdOf, userIdOfGrants } from '../events/permission';
+import { RecordedOf, unhandled } from '../events/registry';
+import { serviceIdOf } from '../events/service';
 import { RecordedEvent } from '../eventstore/types';
 import { insertJsonRows } from './bulk';
-import { Projection, runsOf } from './projection';
+import { isRunOf, projection, runsOf } from './projection';
 import { trigramOps } from './services';
 
 /**
@@ -29,9 +29,15 @@ export interface ServiceRef {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const permissionIdOf = (r: RecordedEvent): string => r.streamId.slice('permission-'.length);
+const HANDLES = ['PermissionCreated', 'PermissionUpdated', 'PermissionDeleted', 'ServiceDeleted', 'UserPermissionsSet'] as const;
+type PermissionsEvent = RecordedOf<(typeof HANDLES)[number]>;
 
-async function linkServices(trx: Knex.Transaction, permissionId: string, serviceIds: readonly string[], r: RecordedEvent): Promise<void> {
+async function linkServices(
+  trx: Knex.Transaction,
+  permissionId: string,
+  serviceIds: readonly string[],
+  r: Pick<RecordedEvent, 'metadata' | 'createdAt'>,
+): Promise<void> {
   if (serviceIds.length === 0) return;
   const actor = r.metadata.actorId ?? null;
   await trx('permission_services')
@@ -49,7 +55,7 @@ async function linkServices(trx: Knex.Transaction, permissionId: string, service
     .ignore();
 }
 
-export const permissionsProjection: Projection = {
+export const permissionsProjection = projection({
   name: 'permissions',
   version: 1,
   tables: ['permissions', 'permission_services', 'user_permissions'],
@@ -91,79 +97,91 @@ export const permissionsProjection: Projection = {
     const ops = await trigramOps(db);
     if (ops) await db.raw(`CREATE INDEX IF NOT EXISTS permissions_name_trgm_idx ON permissions USING gin (name ${ops})`);
   },
-  handles: ['PermissionCreated', 'PermissionUpdated', 'PermissionDeleted', 'ServiceDeleted', 'UserPermissionsSet'],
+  handles: HANDLES,
   /**
    * A batch in log order: runs of new permissions and runs of grant changes (the bulk of a
    * replay) take two statements each, whatever their length; the rest goes event by event.
    * The rows come out as applying each event in turn would leave them.
    */
-  async applyBatch(events: RecordedEvent[], trx: Knex.Transaction) {
+  async applyBatch(events, trx) {
     for (const run of runsOf(events)) {
-      if (run[0].type === 'UserPermissionsSet') await setGrants(run, trx);
-      else if (run[0].type === 'PermissionCreated') await createPermissions(run, trx);
-      else for (const e of run) await permissionsProjection.apply(e, trx);
+      if (isRunOf(run, 'UserPermissionsSet')) await setGrants(run, trx);
+      else if (isRunOf(run, 'PermissionCreated')) await createPermissions(run, trx);
+      else for (const e of run) await applyOne(e, trx);
     }
   },
-  async apply(r: RecordedEvent, trx: Knex.Transaction) {
-    if (r.streamId.startsWith('service-')) {
-      const e = asDomainEvent<ServiceEvent>(r);
-      if (e.type === 'ServiceDeleted') await trx('permission_services').where({ service_id: r.streamId.slice('service-'.length) }).delete();
+  apply: (e, trx) => applyOne(e, trx),
+});
+
+async function applyOne(e: PermissionsEvent, trx: Knex.Transaction): Promise<void> {
+  const actor = e.metadata.actorId ?? null;
+  switch (e.type) {
+    case 'ServiceDeleted':
+      await trx('permission_services')
+        .where({ service_id: serviceIdOf(e.streamId) })
+        .delete();
       return;
-    }
-    if (r.streamId.startsWith('userGrants-')) {
-      const e = asDomainEvent<UserGrantsEvent>(r);
-      const userId = r.streamId.slice('userGrants-'.length);
+    case 'UserPermissionsSet': {
+      const userId = userIdOfGrants(e.streamId);
       const ids = e.data.permissionIds;
       await trx('user_permissions').where({ user_id: userId }).whereNotIn('permission_id', ids).delete();
       if (ids.length) {
         await trx('user_permissions')
-          .insert(ids.map((permission_id) => ({ user_id: userId, permission_id, created_at: r.createdAt })))
+          .insert(ids.map((permission_id) => ({ user_id: userId, permission_id, created_at: e.createdAt })))
           .onConflict(['user_id', 'permission_id'])
           .ignore();
       }
       return;
     }
-    const e = asDomainEvent<PermissionEvent>(r);
-    const id = permissionIdOf(r);
-    const actor = r.metadata.actorId ?? null;
-    switch (e.type) {
-      case 'PermissionCreated':
-        await trx('permissions')
-          .insert({ id, name: e.data.name, created_by: actor, updated_by: actor, created_at: r.createdAt, updated_at: r.createdAt })
-          .onConflict('id')
-          .ignore();
-        await linkServices(trx, id, e.data.serviceIds, r);
-        return;
-      case 'PermissionUpdated': {
-        const patch: Partial<PermissionRow> = { updated_by: actor, updated_at: r.createdAt };
-        if (e.data.name !== undefined) patch.name = e.data.name;
-        await trx('permissions').where({ id }).update(patch);
-        const serviceIds = e.data.serviceIds;
-        if (serviceIds !== undefined) {
-          await trx('permission_services').where({ permission_id: id }).whereNotIn('service_id', serviceIds).delete();
-          await linkServices(trx, id, serviceIds, r);
-        }
-        return;
-      }
-      case 'PermissionDeleted':
-        await trx('permission_services').where({ permission_id: id }).delete();
-        await trx('user_permissions').where({ permission_id: id }).delete();
-        await trx('permissions').where({ id }).delete();
-        return;
+    case 'PermissionCreated': {
+      const id = permissionIdOf(e.streamId);
+      await trx('permissions')
+        .insert({ id, name: e.data.name, created_by: actor, updated_by: actor, created_at: e.createdAt, updated_at: e.createdAt })
+        .onConflict('id')
+        .ignore();
+      await linkServices(trx, id, e.data.serviceIds, e);
+      return;
     }
-  },
-};
+    case 'PermissionUpdated': {
+      const id = permissionIdOf(e.streamId);
+      const patch: Partial<PermissionRow> = { updated_by: actor, updated_at: e.createdAt };
+      if (e.data.name !== undefined) patch.name = e.data.name;
+      await trx('permissions').where({ id }).update(patch);
+      const serviceIds = e.data.serviceIds;
+      if (serviceIds !== undefined) {
+        await trx('permission_services').where({ permission_id: id }).whereNotIn('service_id', serviceIds).delete();
+        await linkServices(trx, id, serviceIds, e);
+      }
+      return;
+    }
+    case 'PermissionDeleted': {
+      const id = permissionIdOf(e.streamId);
+      await trx('permission_services').where({ permission_id: id }).delete();
+      await trx('user_permissions').where({ permission_id: id }).delete();
+      await trx('permissions').where({ id }).delete();
+      return;
+    }
+    default:
+      return unhandled(e);
+  }
+}
 
-async function createPermissions(run: RecordedEvent[], trx: Knex.Transaction): Promise<void> {
+async function createPermissions(run: RecordedOf<'PermissionCreated'>[], trx: Knex.Transaction): Promise<void> {
   const permissions: object[] = [];
   const links: object[] = [];
-  for (const r of run) {
-    const e = asDomainEvent<Extract<PermissionEvent, { type: 'PermissionCreated' }>>(r);
-    const id = permissionIdOf(r);
-    const actor = r.metadata.actorId ?? null;
-    permissions.push({ id, name: e.data.name, created_by: actor, updated_by: actor, created_at: r.createdAt, updated_at: r.createdAt });
+  for (const e of run) {
+    const id = permissionIdOf(e.streamId);
+    const actor = e.metadata.actorId ?? null;
+    permissions.push({ id, name: e.data.name, created_by: actor, updated_by: actor, created_at: e.createdAt, updated_at: e.createdAt });
     for (const serviceId of e.data.serviceIds) {
-      links.push({ permission_id: id, service_id: serviceId, created_by: actor, updated_by: actor, created_at: r.createdAt, updated_at: r.createdAt });
+      links.push({
+        permission_id: id,
+        service_id: serviceId,
+        created_by: actor,
+        updated_by: actor,
+        created_at: e.createdAt,
+        updated_at: e.createdAt,
+      });
     }
   }
   await insertJsonRows(trx, 'permissions', ['id', 'name', 'created_by', 'updated_by', 'created_at', 'updated_at'], permissions, 'id');
@@ -176,14 +194,14 @@ async function createPermissions(run: RecordedEvent[], trx: Knex.Transaction): P
  * row if it was in every set of the run (or gets the first set's time when new), and gets the
  * time of the set that last brought it back otherwise.
  */
-async function setGrants(run: RecordedEvent[], trx: Knex.Transaction): Promise<void> {
+async function setGrants(run: RecordedOf<'UserPermissionsSet'>[], trx: Knex.Transaction): Promise<void> {
   const users = new Map<string, Map<string, { since: Date; fromFirst: boolean }>>();
-  for (const r of run) {
-    const userId = r.streamId.slice('userGrants-'.length);
+  for (const e of run) {
+    const userId = userIdOfGrants(e.streamId);
     const before = users.get(userId);
     const now = new Map<string, { since: Date; fromFirst: boolean }>();
-    for (const id of asDomainEvent<UserGrantsEvent>(r).data.permissionIds) {
-      now.set(id, before ? (before.get(id) ?? { since: r.createdAt, fromFirst: false }) : { since: r.createdAt, fromFirst: true });
+    for (const id of e.data.permissionIds) {
+      now.set(id, before ? (before.get(id) ?? { since: e.createdAt, fromFirst: false }) : { since: e.createdAt, fromFirst: true });
     }
     users.set(userId, now);
   }

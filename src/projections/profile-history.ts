@@ -1,8 +1,7 @@
 import { Knex } from 'knex';
-import { asDomainEvent } from '../commands/handle';
-import { UserEvent } from '../events/user';
-import { RecordedEvent } from '../eventstore/types';
-import { Projection } from './projection';
+import { RecordedOf, unhandled } from '../events/registry';
+import { userIdOf } from '../events/user';
+import { projection } from './projection';
 import { insertJsonRows } from './bulk';
 
 /**
@@ -21,19 +20,32 @@ export interface HistoryRow {
   at: Date;
 }
 
-const row = (r: RecordedEvent, seq: number, field: string, oldValue: unknown, newValue: unknown) => ({
-  event_id: r.id,
+const HANDLES = [
+  'UserRegistered',
+  'ProfileUpdated',
+  'EmailChangeRequested',
+  'EmailVerified',
+  'PasswordChanged',
+  'PasswordReset',
+  'RoleChanged',
+  'UserDeactivated',
+  'UserRestored',
+] as const;
+type HistoryEvent = RecordedOf<(typeof HANDLES)[number]>;
+
+const row = (e: HistoryEvent, seq: number, field: string, oldValue: unknown, newValue: unknown) => ({
+  event_id: e.id,
   seq,
-  user_id: r.streamId.slice('user-'.length),
-  type: r.type,
+  user_id: userIdOf(e.streamId),
+  type: e.type,
   field,
   old_value: oldValue ?? null,
   new_value: newValue ?? null,
-  actor_id: r.metadata.actorId ?? null,
-  at: r.createdAt,
+  actor_id: e.metadata.actorId ?? null,
+  at: e.createdAt,
 });
 
-export const profileHistoryProjection: Projection = {
+export const profileHistoryProjection = projection({
   name: 'profile_history',
   version: 1,
   tables: ['profile_history'],
@@ -54,15 +66,15 @@ export const profileHistoryProjection: Projection = {
       CREATE INDEX IF NOT EXISTS profile_history_user_at_idx ON profile_history (user_id, at DESC, event_id, seq);
     `);
   },
-  handles: ['UserRegistered', 'ProfileUpdated', 'EmailChangeRequested', 'EmailVerified', 'PasswordChanged', 'PasswordReset', 'RoleChanged', 'UserDeactivated', 'UserRestored'],
-  apply(r: RecordedEvent, trx: Knex.Transaction) {
-    return insertRows(rowsOf(r), trx);
+  handles: HANDLES,
+  apply(e, trx) {
+    return insertRows(rowsOf(e), trx);
   },
   // One multi-row INSERT per batch instead of one per event.
-  applyBatch(events: RecordedEvent[], trx: Knex.Transaction) {
+  applyBatch(events, trx) {
     return insertRows(events.flatMap(rowsOf), trx);
   },
-};
+});
 
 type Row = ReturnType<typeof row>;
 
@@ -70,37 +82,26 @@ const COLUMNS = ['event_id', 'seq', 'user_id', 'type', 'field', 'old_value', 'ne
 
 const insertRows = (rows: Row[], trx: Knex.Transaction): Promise<void> => insertJsonRows(trx, 'profile_history', COLUMNS, rows, 'event_id, seq');
 
-function rowsOf(r: RecordedEvent): Row[] {
-    const e = asDomainEvent<UserEvent>(r);
-    let rows: Row[] = [];
-    switch (e.type) {
-      case 'UserRegistered':
-        rows = [row(r, 0, 'account', null, 'created')];
-        break;
-      case 'ProfileUpdated':
-        rows = e.data.changes.map((c, i) => row(r, i, c.field, c.oldValue, c.newValue));
-        break;
-      case 'EmailChangeRequested':
-        rows = [row(r, 0, 'pendingEmail', null, e.data.newEmail)];
-        break;
-      case 'EmailVerified':
-        rows = e.data.previousEmail ? [row(r, 0, 'email', e.data.previousEmail, e.data.email)] : [row(r, 0, 'emailVerified', false, true)];
-        break;
-      case 'PasswordChanged':
-      case 'PasswordReset':
-        rows = [row(r, 0, 'password', null, null)];
-        break;
-      case 'RoleChanged':
-        rows = [row(r, 0, 'role', e.data.from, e.data.to)];
-        break;
-      case 'UserDeactivated':
-        rows = [row(r, 0, 'isDeleted', false, true)];
-        break;
-      case 'UserRestored':
-        rows = [row(r, 0, 'isDeleted', true, false)];
-        break;
-      default:
-        return [];
-    }
-    return rows;
+function rowsOf(e: HistoryEvent): Row[] {
+  switch (e.type) {
+    case 'UserRegistered':
+      return [row(e, 0, 'account', null, 'created')];
+    case 'ProfileUpdated':
+      return e.data.changes.map((c, i) => row(e, i, c.field, c.oldValue, c.newValue));
+    case 'EmailChangeRequested':
+      return [row(e, 0, 'pendingEmail', null, e.data.newEmail)];
+    case 'EmailVerified':
+      return e.data.previousEmail ? [row(e, 0, 'email', e.data.previousEmail, e.data.email)] : [row(e, 0, 'emailVerified', false, true)];
+    case 'PasswordChanged':
+    case 'PasswordReset':
+      return [row(e, 0, 'password', null, null)];
+    case 'RoleChanged':
+      return [row(e, 0, 'role', e.data.from, e.data.to)];
+    case 'UserDeactivated':
+      return [row(e, 0, 'isDeleted', false, true)];
+    case 'UserRestored':
+      return [row(e, 0, 'isDeleted', true, false)];
+    default:
+      return unhandled(e);
+  }
 }

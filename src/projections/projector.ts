@@ -25,7 +25,7 @@ export interface ProjectorDeps {
 export async function prepareReadModels(knex: Knex, projections: readonly Projection[]): Promise<void> {
   await knex.transaction(async (trx) => {
     await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', ['prepare-read-models']);
-    await ensureCheckpointTable(trx as unknown as Knex);
+    await ensureCheckpointTable(trx);
     for (const p of projections) {
       const row = await trx(CHECKPOINTS).where({ name: p.name }).first();
       await p.setup(trx);

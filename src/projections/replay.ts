@@ -2,7 +2,7 @@ import { Knex } from 'knex';
 import { Logger } from 'pino';
 import { EventStore, Position, RecordedEvent } from '../eventstore/types';
 import { CHECKPOINTS, ensureCheckpointTable, positionColumns, positionOf } from './checkpoints';
-import { applyEvents, Projection } from './projection';
+import { Projection } from './projection';
 import { AdvisoryLocks } from './locks';
 
 export interface ReplayDeps {
@@ -166,7 +166,7 @@ async function applyLog(
       // A replay's scratch tables are rebuilt from the log if lost: no need to wait for the WAL flush.
       await deps.knex.transaction(async (trx) => {
         await trx.raw(`SET LOCAL search_path TO ${scratchSchema(p.name)}, public; SET LOCAL synchronous_commit TO off`);
-        await applyEvents(p, events, trx);
+        await p.applyBatch(events, trx);
         await trx(CHECKPOINTS)
           .where({ name: `${p.name}#replay` })
           .update({ ...positionColumns(last), updated_at: trx.fn.now() });
@@ -220,7 +220,7 @@ async function swapIn(deps: ReplayDeps, projection: Projection): Promise<number>
     for (;;) {
       const events = await deps.store.readAll(from, 2000);
       if (events.length === 0) break;
-      await applyEvents(projection, events, trx);
+      await projection.applyBatch(events, trx);
       from = events[events.length - 1].position;
       processed += events.length;
     }

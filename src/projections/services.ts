@@ -1,8 +1,7 @@
 import { Knex } from 'knex';
-import { asDomainEvent } from '../commands/handle';
-import { ServiceEvent } from '../events/service';
-import { RecordedEvent } from '../eventstore/types';
-import { Projection } from './projection';
+import { unhandled } from '../events/registry';
+import { serviceIdOf } from '../events/service';
+import { projection } from './projection';
 
 /**
  * The `services` read table: the seed's columns. A deleted service's row is removed (hard
@@ -39,7 +38,7 @@ export async function trigramOps(db: Knex | Knex.Transaction): Promise<string | 
   return installed();
 }
 
-export const servicesProjection: Projection = {
+export const servicesProjection = projection({
   name: 'services',
   version: 1,
   tables: ['services'],
@@ -67,10 +66,9 @@ export const servicesProjection: Projection = {
     }
   },
   handles: ['ServiceCreated', 'ServiceUpdated', 'ServiceDeleted'],
-  async apply(r: RecordedEvent, trx: Knex.Transaction) {
-    const e = asDomainEvent<ServiceEvent>(r);
-    const id = r.streamId.slice('service-'.length);
-    const actor = r.metadata.actorId ?? null;
+  async apply(e, trx) {
+    const id = serviceIdOf(e.streamId);
+    const actor = e.metadata.actorId ?? null;
     switch (e.type) {
       case 'ServiceCreated':
         await trx('services')
@@ -80,14 +78,14 @@ export const servicesProjection: Projection = {
             description: e.data.description,
             created_by: actor,
             updated_by: actor,
-            created_at: r.createdAt,
-            updated_at: r.createdAt,
+            created_at: e.createdAt,
+            updated_at: e.createdAt,
           })
           .onConflict('id')
           .ignore();
         return;
       case 'ServiceUpdated': {
-        const patch: Partial<ServiceRow> = { updated_by: actor, updated_at: r.createdAt };
+        const patch: Partial<ServiceRow> = { updated_by: actor, updated_at: e.createdAt };
         for (const c of e.data.changes) {
           if (c.field === 'name') patch.name = c.newValue;
           else patch.description = c.newValue;
@@ -98,9 +96,11 @@ export const servicesProjection: Projection = {
       case 'ServiceDeleted':
         await trx('services').where({ id }).delete();
         return;
+      default:
+        return unhandled(e);
     }
   },
-};
+});
 
 /** The service as API.md returns it. */
 export const presentService = (s: ServiceRow) => ({

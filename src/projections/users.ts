@@ -1,8 +1,7 @@
 import { Knex } from 'knex';
-import { RecordedEvent } from '../eventstore/types';
-import { asDomainEvent } from '../commands/handle';
-import { UserEvent } from '../events/user';
-import { Projection } from './projection';
+import { RecordedOf, unhandled } from '../events/registry';
+import { userIdOf } from '../events/user';
+import { projection } from './projection';
 import { insertJsonRows } from './bulk';
 import { ALL_USERS, USERS_CHANGED_CHANNEL, usersChangedPayloads } from './user-cache';
 
@@ -35,9 +34,21 @@ const columnOf: Record<string, keyof UserRow> = {
   profile: 'profile',
 };
 
-export const userIdOf = (e: RecordedEvent): string => e.streamId.slice('user-'.length);
+const HANDLES = [
+  'UserRegistered',
+  'EmailVerified',
+  'EmailChangeRequested',
+  'UserLoggedIn',
+  'PasswordChanged',
+  'PasswordReset',
+  'ProfileUpdated',
+  'UserDeactivated',
+  'UserRestored',
+  'RoleChanged',
+] as const;
+type UsersEvent = RecordedOf<(typeof HANDLES)[number]>;
 
-export const usersProjection: Projection = {
+export const usersProjection = projection({
   name: 'users',
   version: 3,
   tables: ['users', 'users_stats'],
@@ -104,34 +115,20 @@ export const usersProjection: Projection = {
         EXECUTE FUNCTION public.users_stats_apply();
     `);
   },
-  handles: [
-    'UserRegistered',
-    'EmailVerified',
-    'EmailChangeRequested',
-    'UserLoggedIn',
-    'PasswordChanged',
-    'PasswordReset',
-    'ProfileUpdated',
-    'UserDeactivated',
-    'UserRestored',
-    'RoleChanged',
-  ],
-  apply(r: RecordedEvent, trx: Knex.Transaction) {
-    return applyUserEvents([r], trx);
-  },
+  handles: HANDLES,
+  apply: (e, trx) => applyUserEvents([e], trx),
   applyBatch: (events, trx) => applyUserEvents(events, trx),
   // API processes cache rows of the table that is gone.
   onReplaced: (trx) => trx.raw('SELECT pg_notify(?, ?)', [USERS_CHANGED_CHANNEL, ALL_USERS]),
-};
+});
 
 type Columns = Partial<Record<keyof UserRow, unknown>>;
 
 /** What one event does to its user's row: a whole new row, or columns to set. */
-function changeOf(r: RecordedEvent): { insert: Columns } | { set: Columns } | null {
-  const e = asDomainEvent<UserEvent>(r);
-  const id = userIdOf(r);
-  const actor = r.metadata.actorId ?? id;
-  const touch = { updated_at: r.createdAt, updated_by: actor };
+function changeOf(e: UsersEvent): { insert: Columns } | { set: Columns } {
+  const id = userIdOf(e.streamId);
+  const actor = e.metadata.actorId ?? id;
+  const touch = { updated_at: e.createdAt, updated_by: actor };
   switch (e.type) {
     case 'UserRegistered': {
       const d = e.data;
@@ -151,8 +148,8 @@ function changeOf(r: RecordedEvent): { insert: Columns } | { set: Columns } | nu
           last_login_at: null,
           created_by: actor,
           updated_by: actor,
-          created_at: r.createdAt,
-          updated_at: r.createdAt,
+          created_at: e.createdAt,
+          updated_at: e.createdAt,
         },
       };
     }
@@ -181,7 +178,7 @@ function changeOf(r: RecordedEvent): { insert: Columns } | { set: Columns } | nu
     case 'RoleChanged':
       return { set: { role: e.data.to, ...touch } };
     default:
-      return null;
+      return unhandled(e);
   }
 }
 
@@ -221,13 +218,12 @@ const INSERT_COLUMNS = ['id', 'email', 'username', 'first_name', 'last_name', 'n
  * do), then written as one multi-row INSERT and one UPDATE over a jsonb document of changes;
  * the ids changed are announced to API processes' user caches in the same transaction.
  */
-async function applyUserEvents(events: RecordedEvent[], trx: Knex.Transaction): Promise<void> {
+async function applyUserEvents(events: UsersEvent[], trx: Knex.Transaction): Promise<void> {
   const inserts = new Map<string, Columns>();
   const updates = new Map<string, Columns>();
-  for (const r of events) {
-    const change = changeOf(r);
-    if (!change) continue;
-    const id = userIdOf(r);
+  for (const e of events) {
+    const change = changeOf(e);
+    const id = userIdOf(e.streamId);
     if ('insert' in change) {
       if (!inserts.has(id)) inserts.set(id, change.insert);
       continue;

@@ -4,7 +4,7 @@ import { Logger } from 'pino';
 import { reconnectDelayMs } from '../eventstore/reconnect';
 import { comparePositions, Position } from '../eventstore/types';
 import { positionOf, readCheckpoints } from './checkpoints';
-import { CHECKPOINT_CHANNEL, parseAnnouncement } from './group';
+import { CHECKPOINT_CHANNEL, parseAnnouncement } from './group-checkpoints';
 
 interface Waiting {
   position: Position;

@@ -5,12 +5,21 @@ import { handle } from '../commands/handle';
 import { sessionDecider } from '../commands/session/decider';
 import { EventStore } from '../eventstore/types';
 import { sessionStream } from '../events/session';
-import { SessionEndReason } from '../events/user';
 import { RevocationList } from '../infra/revocations';
 import { renderEmail, TemplateContext } from './emails/templates';
 import { Mailer } from './mailer';
 import { noteRegistrationAttempt, requestPasswordReset, resendVerification } from '../commands/user/account';
-import { AccountJob, ACCOUNT_QUEUE, connectionOf, EMAIL_QUEUE, EmailJob, QueueSettings, RevokeSessionsJob, SESSIONS_QUEUE } from './queues';
+import {
+  AccountJob,
+  ACCOUNT_QUEUE,
+  connectionOf,
+  EMAIL_QUEUE,
+  EmailJob,
+  QueueSettings,
+  reasonOfJob,
+  RevokeSessionsJob,
+  SESSIONS_QUEUE,
+} from './queues';
 
 export interface ProcessorDeps {
   settings: QueueSettings;
@@ -22,17 +31,6 @@ export interface ProcessorDeps {
   log: Logger;
   concurrency?: number;
 }
-
-const reasonOf = (r: string): SessionEndReason =>
-  (
-    {
-      AllSessionsEnded: 'logout-all',
-      PasswordChanged: 'password-changed',
-      PasswordReset: 'password-reset',
-      UserDeactivated: 'deactivated',
-      RoleChanged: 'role-changed',
-    } as Record<string, SessionEndReason>
-  )[r] ?? (r as SessionEndReason);
 
 /** Starts the email, session-revocation and account-request workers. Each is idempotent per job. */
 export function startProcessors(d: ProcessorDeps): Worker[] {
@@ -61,7 +59,7 @@ export function startProcessors(d: ProcessorDeps): Worker[] {
           d.store,
           sessionStream(id),
           sessionDecider,
-          { type: 'RevokeSession', reason: reasonOf(job.data.reason), now: job.data.at },
+          { type: 'RevokeSession', reason: reasonOfJob(job.data), now: job.data.at },
           { causationId: String(job.id), actorId: job.data.userId },
         );
       }

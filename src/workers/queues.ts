@@ -1,6 +1,6 @@
 import { JobsOptions, Queue } from 'bullmq';
 import type { RequestMeta } from '../commands/context';
-import type { OneTimeToken } from '../events/user';
+import { OneTimeToken, SESSION_END_REASONS, SessionEndReason } from '../events/user';
 
 export const EMAIL_QUEUE = 'email';
 export const SESSIONS_QUEUE = 'sessions';
@@ -42,8 +42,32 @@ export type AccountJob =
 export interface RevokeSessionsJob {
   userId: string;
   sessionIds: string[];
-  reason: string;
+  /** As the user's event says it (src/events/session-ends.ts); the session streams record the same. */
+  reason: SessionEndReason;
   at: string;
+}
+
+/**
+ * Jobs queued before the reason was a SessionEndReason named the event type instead (they retry
+ * for minutes after an upgrade); read the way that version read them.
+ */
+const LEGACY_REASONS: Readonly<Record<string, SessionEndReason>> = {
+  AllSessionsEnded: 'logout-all',
+  PasswordChanged: 'password-changed',
+  PasswordReset: 'password-reset',
+  UserDeactivated: 'deactivated',
+  RoleChanged: 'role-changed',
+};
+
+const isSessionEndReason = (v: string): v is SessionEndReason => (SESSION_END_REASONS as readonly string[]).includes(v);
+
+/** The reason of a job as stored in Redis, whichever version queued it. */
+export function reasonOfJob(job: Pick<RevokeSessionsJob, 'reason'>): SessionEndReason {
+  const stored: string = job.reason;
+  if (isSessionEndReason(stored)) return stored;
+  const legacy = LEGACY_REASONS[stored];
+  if (!legacy) throw new Error(`revoke job with an unknown reason: ${stored}`);
+  return legacy;
 }
 
 export interface QueueSettings {

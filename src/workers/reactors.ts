@@ -1,11 +1,12 @@
-import { RecordedEvent } from '../eventstore/types';
 import { EventStore } from '../eventstore/types';
-import { asDomainEvent, load } from '../commands/handle';
+import { load } from '../commands/handle';
 import { userDecider } from '../commands/user/decider';
 import { ownerOf } from '../commands/claims';
-import { UserEvent, userStream } from '../events/user';
-import { Reactor } from '../projections/projection';
-import { EmailJob, Queues, RevokeSessionsJob } from './queues';
+import { unhandled } from '../events/registry';
+import { SESSION_ENDING_USER_EVENTS, sessionsEndedBy } from '../events/session-ends';
+import { userIdOf, userStream } from '../events/user';
+import { reactor, Reactor } from '../projections/projection';
+import { EmailJob, Queues } from './queues';
 
 /**
  * Events to jobs. A job's id is the id of the event that caused it (plus a suffix when one event
@@ -13,11 +14,11 @@ import { EmailJob, Queues, RevokeSessionsJob } from './queues';
  */
 export function emailReactor(queues: Queues, store: EventStore): Reactor {
   const enqueue = (id: string, job: EmailJob) => queues.email.add(job.kind, job, { jobId: id });
-  const profileOf = async (r: RecordedEvent) => {
-    const { state } = await load(store, r.streamId, userDecider);
+  const profileOf = async (e: { streamId: string }) => {
+    const { state } = await load(store, e.streamId, userDecider);
     return { email: state.email, name: state.name ?? state.firstName };
   };
-  return {
+  return reactor({
     name: 'reactor:email',
     handles: [
       'EmailVerificationRequested',
@@ -27,79 +28,76 @@ export function emailReactor(queues: Queues, store: EventStore): Reactor {
       'EmailChangeRequested',
       'UserDeactivated',
     ],
-    async react(r) {
-      const e = asDomainEvent<UserEvent>(r);
+    async react(e) {
       switch (e.type) {
         case 'EmailVerificationRequested': {
-          const { name } = await profileOf(r);
-          await enqueue(r.id, { kind: 'verify-email', to: e.data.email, name, tokenId: e.data.tokenId, expiresAt: e.data.expiresAt });
+          const { name } = await profileOf(e);
+          await enqueue(e.id, { kind: 'verify-email', to: e.data.email, name, tokenId: e.data.tokenId, expiresAt: e.data.expiresAt });
           return;
         }
         case 'RegistrationAttemptedOnExistingAccount': {
-          const { name } = await profileOf(r);
-          await enqueue(r.id, { kind: 'already-registered', to: e.data.email, name });
+          const { name } = await profileOf(e);
+          await enqueue(e.id, { kind: 'already-registered', to: e.data.email, name });
           return;
         }
         case 'PasswordResetRequested': {
-          const { name } = await profileOf(r);
-          await enqueue(r.id, { kind: 'reset-password', to: e.data.email, name, tokenId: e.data.tokenId, expiresAt: e.data.expiresAt });
+          const { name } = await profileOf(e);
+          await enqueue(e.id, { kind: 'reset-password', to: e.data.email, name, tokenId: e.data.tokenId, expiresAt: e.data.expiresAt });
           return;
         }
         case 'PasswordChanged': {
-          const { email, name } = await profileOf(r);
-          await enqueue(r.id, { kind: 'password-changed', to: email, name });
+          const { email, name } = await profileOf(e);
+          await enqueue(e.id, { kind: 'password-changed', to: email, name });
           return;
         }
         case 'EmailChangeRequested': {
-          const { name } = await profileOf(r);
-          const userId = r.streamId.slice('user-'.length);
+          const { name } = await profileOf(e);
+          const userId = userIdOf(e.streamId);
           // The requester was answered alike either way; an address that is another account's
           // gets a notice for its owner instead of a link (which could not be confirmed anyway).
           const holder = await ownerOf(store, 'email', e.data.newEmail);
           if (holder !== null && holder !== userId) {
-            await enqueue(`${r.id}-new`, { kind: 'email-in-use', to: e.data.newEmail, name: (await load(store, userStream(holder), userDecider)).state.name });
+            await enqueue(`${e.id}-new`, {
+              kind: 'email-in-use',
+              to: e.data.newEmail,
+              name: (await load(store, userStream(holder), userDecider)).state.name,
+            });
           } else {
-            await enqueue(`${r.id}-new`, { kind: 'email-change-new', to: e.data.newEmail, name, tokenId: e.data.tokenId, userId, expiresAt: e.data.expiresAt });
+            await enqueue(`${e.id}-new`, {
+              kind: 'email-change-new',
+              to: e.data.newEmail,
+              name,
+              tokenId: e.data.tokenId,
+              userId,
+              expiresAt: e.data.expiresAt,
+            });
           }
-          await enqueue(`${r.id}-old`, { kind: 'email-change-old', to: e.data.oldEmail, name, newEmail: e.data.newEmail });
+          await enqueue(`${e.id}-old`, { kind: 'email-change-old', to: e.data.oldEmail, name, newEmail: e.data.newEmail });
           return;
         }
         case 'UserDeactivated': {
-          const { email, name } = await profileOf(r);
-          await enqueue(r.id, { kind: 'account-deactivated', to: email, name });
+          const { email, name } = await profileOf(e);
+          await enqueue(e.id, { kind: 'account-deactivated', to: email, name });
           return;
         }
         default:
-          return;
+          return unhandled(e);
       }
     },
-  };
+  });
 }
 
 /** Every event that ends sessions becomes one revoke job (the card's "workers revoke refresh tokens"). */
 export function sessionsReactor(queues: Queues): Reactor {
-  return {
+  return reactor({
     name: 'reactor:sessions',
-    handles: ['SessionEnded', 'AllSessionsEnded', 'PasswordChanged', 'PasswordReset', 'UserDeactivated', 'RoleChanged'],
-    async react(r) {
-      const e = asDomainEvent<UserEvent>(r);
-      const userId = r.streamId.slice('user-'.length);
-      let job: RevokeSessionsJob | null = null;
-      switch (e.type) {
-        case 'SessionEnded':
-          job = { userId, sessionIds: [e.data.sessionId], reason: e.data.reason, at: r.createdAt.toISOString() };
-          break;
-        case 'AllSessionsEnded':
-        case 'PasswordChanged':
-        case 'PasswordReset':
-        case 'UserDeactivated':
-        case 'RoleChanged':
-          job = { userId, sessionIds: e.data.endedSessionIds, reason: e.type, at: e.data.at };
-          break;
-        default:
-          return;
-      }
-      if (job.sessionIds.length > 0) await queues.sessions.add('revoke', job, { jobId: r.id });
+    handles: SESSION_ENDING_USER_EVENTS,
+    async react(e) {
+      const { sessionIds, reason } = sessionsEndedBy(e);
+      // SessionEnded carries no time of its own: the event's is the moment.
+      const at = e.type === 'SessionEnded' ? e.createdAt.toISOString() : e.data.at;
+      if (sessionIds.length > 0)
+        await queues.sessions.add('revoke', { userId: userIdOf(e.streamId), sessionIds, reason, at }, { jobId: e.id });
     },
-  };
+  });
 }

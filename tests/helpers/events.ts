@@ -1,4 +1,4 @@
-import { DomainEvent } from '../../src/commands/handle';
+import { DomainEvent } from '../../src/events/registry';
 import { ApiKeyEvent, apiKeyStream } from '../../src/events/api-key';
 import { ClaimEvent, ClaimKind, claimStream } from '../../src/events/claim';
 import { ContentEvent, contentStream } from '../../src/events/content';

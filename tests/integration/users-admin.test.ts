@@ -1,5 +1,6 @@
 import { createAdmin } from '../../src/commands/user/admin-bootstrap';
 import { bearer, startStack, TestStack, TEST_PASSWORD } from '../helpers/stack';
+import { eventually } from '../helpers/eventually';
 import { LoggedIn, login, signUpVerified } from '../helpers/flows';
 
 type Json = Record<string, unknown>;
@@ -102,6 +103,26 @@ describe('admin user management', () => {
     expect((await s.request('DELETE', `/api/users/${u.user.id}/sessions`, undefined, bearer(admin.accessToken))).status).toBe(204);
     expect((await s.request<{ data: Json[] }>('GET', `/api/users/${u.user.id}/sessions`, undefined, bearer(admin.accessToken))).body.data).toHaveLength(0);
     expect((await s.request('GET', '/api/auth/me', undefined, bearer(u.accessToken))).status).toBe(401);
+  });
+
+  it("ending a user's sessions: each session's own stream says they were revoked, as the user's stream does", async () => {
+    const u = await signUpVerified(s, 'ended@example.com');
+    const tablet = await login(s, 'ended@example.com', TEST_PASSWORD, 'tablet');
+    expect((await s.request('DELETE', `/api/users/${u.user.id}/sessions`, undefined, bearer(admin.accessToken))).status).toBe(204);
+    // The revoke job follows on each session's stream; the audit log shows what each recorded.
+    const audit = (type: string) =>
+      s.request<Page>('GET', `/api/audit?userId=${u.user.id}&type=${type}&limit=100`, undefined, bearer(admin.accessToken));
+    const revoked = await eventually(
+      async () => {
+        const page = await audit('SessionRevoked');
+        return page.body.data.length === 2 ? page.body.data : undefined;
+      },
+      10_000,
+      'both sessions revoked on their own streams',
+    );
+    expect(revoked.map((e) => e.stream).sort()).toEqual([`session-${u.sessionId}`, `session-${tablet.sessionId}`].sort());
+    expect(revoked.map((e) => (e.data as Json).reason)).toEqual(['revoked', 'revoked']);
+    expect((await audit('AllSessionsEnded')).body.data.map((e) => (e.data as Json).reason)).toEqual(['revoked']);
   });
 
   it('grants permissions to a user, which the authz check then reports, and the audit shows who changed a role', async () => {

@@ -1,17 +1,17 @@
 import { EventStore, RecordedEvent } from '../../eventstore/types';
-import { SessionEvent, sessionStream } from '../../events/session';
-import { UserEvent } from '../../events/user';
+import { eventsOf } from '../../events/registry';
+import { SESSION_ENDING_USER_EVENTS, sessionsEndedBy } from '../../events/session-ends';
+import { sessionIdOf, sessionStream } from '../../events/session';
 import { Revocation, REVOKED } from '../../infra/revocations';
-import { asDomainEvent } from '../handle';
 
 /**
- * Every event that ends sessions, in the user's stream (logout, DELETE session, eviction, reuse
- * detection, expiry: SessionEnded; logout-all, password change and reset, deactivation, role
- * change: the sessions they list) or in the session's own (SessionRevoked).
+ * Every event that ends sessions: in the user's stream (src/events/session-ends.ts), or in the
+ * session's own (SessionRevoked).
  */
-export const SESSION_ENDING_EVENTS = ['SessionEnded', 'AllSessionsEnded', 'PasswordChanged', 'PasswordReset', 'UserDeactivated', 'RoleChanged', 'SessionRevoked'] as const;
+export const SESSION_ENDING_EVENTS = [...SESSION_ENDING_USER_EVENTS, 'SessionRevoked'] as const;
 
-const SESSION_PREFIX = sessionStream('');
+const isSessionEnding = eventsOf(SESSION_ENDING_EVENTS);
+const isRefresh = eventsOf(['SessionRefreshed']);
 
 /**
  * What session-ending events say about access tokens: the sessions they end, and the sessions a
@@ -20,33 +20,17 @@ const SESSION_PREFIX = sessionStream('');
 export function revocationsOf(events: readonly RecordedEvent[]): { revoked: Revocation[]; kept: string[] } {
   const revoked: Revocation[] = [];
   const kept: string[] = [];
-  const end = (sessionIds: readonly string[], r: RecordedEvent) => {
-    for (const sessionId of sessionIds) revoked.push({ sessionId, minVersion: REVOKED, at: r.createdAt });
+  const end = (sessionIds: readonly string[], at: Date) => {
+    for (const sessionId of sessionIds) revoked.push({ sessionId, minVersion: REVOKED, at });
   };
-  for (const r of events) {
-    if (r.streamId.startsWith(SESSION_PREFIX)) {
-      // Usually the user's stream says so too; not when a process died between the two appends.
-      if (asDomainEvent<SessionEvent>(r).type === 'SessionRevoked') end([r.streamId.slice(SESSION_PREFIX.length)], r);
+  for (const e of events.filter(isSessionEnding)) {
+    // Usually the user's stream says so too; not when a process died between the two appends.
+    if (e.type === 'SessionRevoked') {
+      end([sessionIdOf(e.streamId)], e.createdAt);
       continue;
     }
-    const e = asDomainEvent<UserEvent>(r);
-    switch (e.type) {
-      case 'SessionEnded':
-        end([e.data.sessionId], r);
-        break;
-      case 'PasswordChanged':
-        end(e.data.endedSessionIds, r);
-        if (e.data.keepSessionId) kept.push(e.data.keepSessionId);
-        break;
-      case 'AllSessionsEnded':
-      case 'PasswordReset':
-      case 'UserDeactivated':
-      case 'RoleChanged':
-        end(e.data.endedSessionIds, r);
-        break;
-      default:
-        break;
-    }
+    end(sessionsEndedBy(e).sessionIds, e.createdAt);
+    if (e.type === 'PasswordChanged' && e.data.keepSessionId) kept.push(e.data.keepSessionId);
   }
   return { revoked, kept };
 }
@@ -58,11 +42,9 @@ export function revocationsOf(events: readonly RecordedEvent[]): { revoked: Revo
 export function minVersionOf(sessionId: string, stream: readonly RecordedEvent[]): Revocation | null {
   let refreshes = 0;
   let found: Revocation | null = null;
-  for (const r of stream) {
-    const e = asDomainEvent<SessionEvent>(r);
-    if (e.type !== 'SessionRefreshed') continue;
+  for (const e of stream.filter(isRefresh)) {
     refreshes++;
-    if (e.data.endsOlderAccessTokens) found = { sessionId, minVersion: refreshes, at: r.createdAt };
+    if (e.data.endsOlderAccessTokens) found = { sessionId, minVersion: refreshes, at: e.createdAt };
   }
   return found;
 }
