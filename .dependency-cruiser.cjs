@@ -2,16 +2,20 @@
  * The layers of src/, bottom to top (DESIGN.md "Layers hold"). A module may import its own layer
  * and the layers below it, never one above; and no import circles anywhere.
  *
- *   1  events, eventstore, config   what happened, where it is kept, how the process is set up
- *   2  infra                        adapters to the outside: Redis, JWT, hashing, metrics, mail transport
- *   3  commands                     deciders and use-cases (the write side)
- *   4  projections                  read models and their runtime (the read side)
- *   5  workers                      reactors, queues, processors
- *   6  http                         Koa app, routes, OpenAPI
- *   7  system, main, cli            wiring and entry points
+ *   1  events, errors, eventstore, config   what happened, what a decision refuses, where events are kept,
+ *                                          how the process is set up (errors is a leaf: it imports nothing)
+ *   2  infra                               adapters to the outside: Redis, JWT, hashing, metrics, mail transport
+ *   3  commands                            deciders and use-cases (the write side)
+ *   4  projections                         read models and their runtime (the read side)
+ *   5  workers                             reactors, queues, processors
+ *   6  http                                Koa app, routes, OpenAPI
+ *   7  system, main, cli                   wiring and entry points
+ *
+ * Ports live with the layer that uses them (commands defines the API-key verifier http calls;
+ * metrics takes what it shows as functions), so an arrow never has to point up.
  */
 const LAYERS = [
-  ['src/(events|eventstore|config)/'],
+  ['src/(events|errors|eventstore|config)/'],
   ['src/infra/'],
   ['src/commands/'],
   ['src/projections/'],
@@ -40,6 +44,13 @@ module.exports = {
       to: { circular: true },
     },
     ...upward,
+    {
+      name: 'errors-is-a-leaf',
+      comment: 'Domain errors sit below every layer that raises them, so they may import nothing of src/.',
+      severity: 'error',
+      from: { path: '^src/errors/' },
+      to: { path: '^src/', pathNot: '^src/errors/' },
+    },
     {
       name: 'src-not-into-tests-or-bench',
       severity: 'error',

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventMetadata, EventStore, JsonObject, Position, RecordedEvent, WrongExpectedVersionError } from '../eventstore/types';
 import { BoundedMap } from '../infra/bounded';
 import { Decider } from './decider';
-import { ContentionError } from './errors';
+import { ContentionError } from '../errors';
 
 export interface DomainEvent {
   type: string;

@@ -1,5 +1,5 @@
 import { Next } from 'koa';
-import { DomainError } from '../commands/errors';
+import { DomainError } from '../errors';
 import { ApiKeyScope } from '../events/api-key';
 import { Role } from '../events/user';
 import { Ctx, HttpServices } from './types';

@@ -3,7 +3,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { KoaAdapter } from '@bull-board/koa';
 import { Middleware, Next } from 'koa';
-import { DomainError } from '../commands/errors';
+import { DomainError } from '../errors';
 import { safeEqual } from '../commands/tokens';
 import { authenticate, requireRole } from './auth';
 import { AppState, Ctx, HttpServices } from './types';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { claimValue, ORPHAN_CLAIM_SECONDS, ownerOf } from '../../src/commands/claims';
 import { CommandContext } from '../../src/commands/context';
-import { DomainError } from '../../src/commands/errors';
+import { DomainError } from '../../src/errors';
 import { changePassword, deactivateSelf, registerUser, updateProfile } from '../../src/commands/user/account';
 import { UserId } from '../../src/events/user';
 import { PasswordHasher } from '../../src/infra/password-hasher';

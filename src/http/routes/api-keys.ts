@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import * as yup from 'yup';
 import { createApiKey, revokeApiKey } from '../../commands/api-key/api-keys';
-import { DomainError } from '../../commands/errors';
+import { DomainError } from '../../errors';
 import { API_KEY_SCOPES, ApiKeyScope } from '../../events/api-key';
 import { UserId } from '../../events/user';
 import { ApiKeyRow, liveApiKeysOf, presentApiKey } from '../../projections/api-keys';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
-import { DomainError } from '../../commands/errors';
+import { DomainError } from '../../errors';
 import {
   endAllSessions,
   endSession,

@@ -3,7 +3,7 @@ import * as yup from 'yup';
 import { createContent, deleteContent, updateContent } from '../../commands/content/content';
 import { ContentActor } from '../../commands/content/decider';
 import { RequestMeta } from '../../commands/context';
-import { DomainError } from '../../commands/errors';
+import { DomainError } from '../../errors';
 import { UserId } from '../../events/user';
 import { ContentWithAuthor, findLiveContent, liveContent, presentContent, PresentedContent } from '../../projections/content';
 import { authenticate, requirePrincipal, requireRole } from '../auth';

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import Router from '@koa/router';
 import getAbsoluteFSPath from 'swagger-ui-dist/absolute-path';
-import { DomainError } from '../../commands/errors';
+import { DomainError } from '../../errors';
 import { DOC_ASSETS } from '../openapi/assets';
 import { openApiDocument } from '../openapi/document';
 import { AppState, HttpServices } from '../types';

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import * as yup from 'yup';
-import { DomainError, FieldError } from '../../commands/errors';
+import { DomainError, FieldError } from '../../errors';
 import { MAX_SERVICES_PER_PERMISSION, PERMISSION_NAME_MAX, PERMISSION_NAME_MIN, PERMISSION_NAME_PATTERN, serviceIdsErrors } from '../../commands/permission/decider';
 import { createPermission, deletePermission, unknownServices, updatePermission } from '../../commands/permission/permissions';
 import { ServiceId } from '../../events/service';

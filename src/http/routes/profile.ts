@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import * as yup from 'yup';
-import { DomainError } from '../../commands/errors';
+import { DomainError } from '../../errors';
 import { changePassword, deactivateSelf, updateProfile } from '../../commands/user/account';
 import { UserId } from '../../events/user';
 import { HistoryRow } from '../../projections/profile-history';

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import * as yup from 'yup';
-import { DomainError } from '../../commands/errors';
+import { DomainError } from '../../errors';
 import { SERVICE_DESCRIPTION_MAX, SERVICE_NAME_MAX, SERVICE_NAME_MIN } from '../../commands/service/decider';
 import { createService, deleteService, updateService } from '../../commands/service/services';
 import { findServiceById, presentService, ServiceRow } from '../../projections/services';

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import * as yup from 'yup';
-import { DomainError } from '../../commands/errors';
+import { DomainError } from '../../errors';
 import { endAllSessions } from '../../commands/session/sessions';
 import { changeRole, deactivateUser, restoreUser } from '../../commands/user/admin';
 import { Role, ROLES, UserId } from '../../events/user';
