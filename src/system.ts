@@ -20,7 +20,7 @@ import { PasswordHasher } from './infra/password-hasher';
 import { LoginThrottle, RequestLimits } from './infra/rate-limits';
 import { RevocationList } from './infra/revocations';
 import { revocationsFromLog } from './commands/session/revocations-from-log';
-import { positionOf, readCheckpoints } from './projections/checkpoints';
+import { positionOf, projectionLags, readCheckpoints } from './projections/checkpoints';
 import { PROJECTIONS } from './projections';
 import { prepareReadModels, Projector } from './projections/projector';
 import { CheckpointWaiter } from './projections/waiter';
@@ -155,8 +155,8 @@ export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole
   if (roles.has('api')) {
     await waiter.start();
     await revocations.start();
-    metrics.watchProjections(knex);
-    metrics.watchQueues(queues);
+    metrics.watchProjections(() => projectionLags(knex));
+    metrics.watchQueues(queues.all);
     services = {
       config,
       cmd,
