@@ -29,6 +29,11 @@ const rolesOf = (op: Operation): string[] | null => {
 
 const bodyFor = (method: string): Json | undefined => (method === 'GET' ? undefined : {});
 
+/** What authenticate() and requireSession() answer a key on a route that takes sessions only. */
+const KEY_REFUSED = /^(API keys cannot be used on this route|API keys can only read here|This route needs a signed-in session)$/;
+/** What requireRole() answers a role it does not let in. */
+const ROLE_REFUSED = /^This needs the .+ role$/;
+
 /**
  * A route declares who may call it where it is registered (src/http/api-router.ts), and the
  * middleware that enforces it is a line of its own beside it. These walk the document, route by
@@ -76,7 +81,7 @@ describe('who may call each route is what the OpenAPI document says', () => {
         const who = await login(s, `${role}@example.com`, password);
         const r = await s.request<Json>(method, url, bodyFor(method), bearer(who.accessToken));
         const roles = rolesOf(op);
-        const refused = r.status === 403 && /^This needs the .+ role$/.test(String(r.body.detail));
+        const refused = r.status === 403 && ROLE_REFUSED.test(String(r.body.detail));
         expect([role, method, path, refused]).toEqual([role, method, path, roles !== null && !roles.includes(role)]);
         if (refused) refusals.push(`${role} ${method} ${path}`);
       }
@@ -88,17 +93,24 @@ describe('who may call each route is what the OpenAPI document says', () => {
 
   it('refuses an API key exactly where the document takes sessions only', async () => {
     const viewer = await login(s, 'viewer@example.com', password);
-    const created = await s.request<Json>('POST', '/api/api-keys', { name: 'everything', scopes: ['read', 'write'] }, bearer(viewer.accessToken));
+    const created = await s.request<Json>(
+      'POST',
+      '/api/api-keys',
+      { name: 'everything', scopes: ['read', 'write'] },
+      bearer(viewer.accessToken),
+    );
     expect(created.status).toBe(201);
     const key = { 'x-api-key': String(created.body.key) };
     const taken: string[] = [];
     for (const { method, path, url, op } of operations()) {
       if (!needsCredentials(op)) continue;
       const r = await s.request<Json>(method, url, bodyFor(method), key);
-      const refused = r.status === 403 && /^(API keys cannot be used on this route|API keys can only read here|This route needs a signed-in session)$/.test(String(r.body.detail));
+      const refused = r.status === 403 && KEY_REFUSED.test(String(r.body.detail));
       expect([method, path, refused]).toEqual([method, path, !takesKeys(op)]);
       if (!refused) taken.push(`${method} ${path}`);
     }
-    expect(taken).toEqual(expect.arrayContaining(['GET /api/profile', 'GET /api/content', 'PUT /api/content/{id}', 'GET /api/authz/check']));
+    expect(taken).toEqual(
+      expect.arrayContaining(['GET /api/profile', 'GET /api/content', 'PUT /api/content/{id}', 'GET /api/authz/check']),
+    );
   });
 });
