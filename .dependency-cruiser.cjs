@@ -2,16 +2,21 @@
  * The layers of src/, bottom to top (DESIGN.md "Layers hold"). A module may import its own layer
  * and the layers below it, never one above; and no import circles anywhere.
  *
- *   1  events, eventstore, config   what happened, where it is kept, how the process is set up
- *   2  infra                        adapters to the outside: Redis, JWT, hashing, metrics, mail transport
- *   3  commands                     deciders and use-cases (the write side)
- *   4  projections                  read models and their runtime (the read side)
- *   5  workers                      reactors, queues, processors
- *   6  http                         Koa app, routes, OpenAPI
- *   7  system, main, cli            wiring and entry points
+ *   1  events, errors, eventstore, config   what happened, what a decision refuses, where events are kept,
+ *                                          how the process is set up (errors is a leaf: it imports nothing)
+ *   2  infra                               adapters to the outside: Redis, JWT, hashing, metrics, mail transport
+ *   3  commands                            deciders and use-cases (the write side)
+ *   4  projections                         read models and their runtime (the read side)
+ *   5  workers                             reactors, queues, processors
+ *   6  http                                Koa app, routes, OpenAPI
+ *   7  system, main, cli                   wiring and entry points
+ *
+ * An interface two layers share sits in the lower one, beside its implementation (commands
+ * defines the API-key verifier that http calls), and a lower module is handed what it needs from
+ * a higher one (system.ts passes metrics the projection lags and the queues), so no arrow points up.
  */
 const LAYERS = [
-  ['src/(events|eventstore|config)/'],
+  ['src/(events|errors|eventstore|config)/'],
   ['src/infra/'],
   ['src/commands/'],
   ['src/projections/'],
@@ -40,6 +45,21 @@ module.exports = {
       to: { circular: true },
     },
     ...upward,
+    {
+      name: 'errors-is-a-leaf',
+      comment: 'Domain errors sit below every layer that raises them, so they may import nothing of src/.',
+      severity: 'error',
+      from: { path: '^src/errors/' },
+      to: { path: '^src/', pathNot: '^src/errors/' },
+    },
+    {
+      name: 'openapi-not-into-routes',
+      comment:
+        'The OpenAPI document is assembled from the operations the routers recorded (src/http/api-router.ts), so its module never imports a route file: routes/docs.ts serves it without a circle through them.',
+      severity: 'error',
+      from: { path: '^src/http/openapi/' },
+      to: { path: '^src/http/routes/' },
+    },
     {
       name: 'src-not-into-tests-or-bench',
       severity: 'error',

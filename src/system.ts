@@ -21,12 +21,12 @@ import { PasswordHasher } from './infra/password-hasher';
 import { LoginThrottle, RequestLimits } from './infra/rate-limits';
 import { RevocationList } from './infra/revocations';
 import { revocationsFromLog } from './commands/session/revocations-from-log';
-import { positionOf, readCheckpoints } from './projections/checkpoints';
+import { positionOf, projectionLags, readCheckpoints } from './projections/checkpoints';
 import { PROJECTIONS } from './projections';
 import { prepareReadModels, Projector } from './projections/projector';
 import { CheckpointWaiter } from './projections/waiter';
-import { UserCache, USERS_CHANGED_CHANNEL } from './projections/user-cache';
-import { findUserById, usersProjection } from './projections/users';
+import { UserCache } from './projections/user-cache';
+import { findUserById, USERS_CHANGED_CHANNEL, usersProjection } from './projections/users';
 import { createMailer, Mailer } from './workers/mailer';
 import { startProcessors } from './workers/processors';
 import { Queues } from './workers/queues';
@@ -156,8 +156,8 @@ export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole
   if (roles.has('api')) {
     await waiter.start();
     await revocations.start();
-    metrics.watchProjections(knex);
-    metrics.watchQueues(queues);
+    metrics.watchProjections(() => projectionLags(knex));
+    metrics.watchQueues(queues.all);
     services = {
       config,
       cmd,

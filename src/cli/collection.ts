@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildOpenApiDocument } from '../http/openapi/document';
+import { buildOpenApiDocument } from '../http/routes';
 import { postmanCollection } from '../http/openapi/postman';
 import { wantsHelp } from './common';
 

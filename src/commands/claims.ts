@@ -1,7 +1,7 @@
 import { ClaimKind, claimStream, normaliseCatalogueName, normaliseUsername } from '../events/claim';
 import { EventMetadata, EventStore, Position } from '../eventstore/types';
 import { claimDecider, ClaimState, HolderCheck, mayBeOrphaned } from './claim/decider';
-import { ContentionError } from './errors';
+import { ContentionError } from '../errors';
 import { handle, load, Loaded } from './handle';
 import { userStream } from '../events/user';
 import { serviceStream } from '../events/service';

@@ -3,7 +3,7 @@ import { decode, DomainEvent } from '../events/registry';
 import { EventMetadata, EventStore, Position, RecordedEvent, WrongExpectedVersionError } from '../eventstore/types';
 import { BoundedMap } from '../infra/bounded';
 import { Decider } from './decider';
-import { ContentionError } from './errors';
+import { ContentionError } from '../errors';
 
 export interface Loaded<S> {
   state: S;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CommandContext, RequestMeta } from './context';
-import { DomainError } from './errors';
+import { DomainError } from '../errors';
 import { isLive } from './service/decider';
 import { createService, loadService } from './service/services';
 import { CatalogueSeedEvent, SEED_CATALOGUE_STREAM, ServiceId } from '../events/service';

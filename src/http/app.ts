@@ -69,7 +69,7 @@ export function createApp(svc: HttpServices): Koa<AppState> {
   );
   app.use(sanitiseBody);
 
-  app.use(routeByPrefix(routers(svc)));
+  app.use(routeByPrefix(routers(svc).map((r) => r.router)));
   return app;
 }
 

@@ -1,20 +1,8 @@
 import { Next } from 'koa';
-import { DomainError } from '../commands/errors';
+import { DomainError } from '../errors';
 import { ApiKeyScope } from '../events/api-key';
 import { Role } from '../events/user';
-import { Ctx, HttpServices } from './types';
-
-/** Who is calling: a signed-in session, or an API key acting as its owner within its scopes and permissions. */
-export type Principal =
-  | { via: 'session'; sub: string; sid: string; role: Role; sv: number; exp: number }
-  | { via: 'api-key'; sub: string; role: Role; keyId: string; permissionIds: string[]; scopes: ApiKeyScope[] };
-
-export type SessionPrincipal = Extract<Principal, { via: 'session' }>;
-
-/** Turns an `X-API-Key` value into its principal, or null (unknown, revoked, expired, owner gone). */
-export interface ApiKeyVerifier {
-  verify(key: string): Promise<Extract<Principal, { via: 'api-key' }> | null>;
-}
+import { Ctx, HttpServices, Principal, SessionPrincipal } from './types';
 
 const bearerOf = (header: string | undefined): string | null => {
   const m = header ? /^Bearer\s+([A-Za-z0-9._~+/=-]{1,4096})$/i.exec(header) : null;

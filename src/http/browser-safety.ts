@@ -1,7 +1,7 @@
 import cors from '@koa/cors';
 import helmet from 'koa-helmet';
 import { Middleware, Next } from 'koa';
-import { DomainError } from '../commands/errors';
+import { DomainError } from '../errors';
 import { Config } from '../config';
 import { AppState, Ctx } from './types';
 

@@ -1,5 +1,5 @@
 import { Next } from 'koa';
-import { DomainError } from '../commands/errors';
+import { DomainError } from '../errors';
 import { Ctx } from './types';
 
 /** Keys that mean something to JavaScript's object model, never to this API. */

@@ -1,10 +1,10 @@
-import Router from '@koa/router';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { KoaAdapter } from '@bull-board/koa';
 import { Middleware, Next } from 'koa';
-import { DomainError } from '../commands/errors';
+import { DomainError } from '../errors';
 import { safeEqual } from '../commands/tokens';
+import { ApiRouter } from './api-router';
 import { authenticate, requireRole } from './auth';
 import { AppState, Ctx, HttpServices } from './types';
 
@@ -28,20 +28,35 @@ export const metricsMiddleware =
   };
 
 /** GET /metrics for Prometheus; with METRICS_TOKEN set, only with `Authorization: Bearer <token>`. */
-export function metricsRouter(svc: HttpServices): Router<AppState> {
-  const r = new Router<AppState>();
-  r.get('/metrics', async (ctx) => {
-    const token = svc.config.metricsToken;
-    if (token) {
-      const given = /^Bearer (.+)$/.exec(ctx.get('authorization'))?.[1] ?? '';
-      if (!safeEqual(given, token)) {
-        ctx.set('WWW-Authenticate', 'Bearer');
-        throw new DomainError('UNAUTHENTICATED', 'The metrics token is missing or wrong');
+export function metricsRouter(svc: HttpServices): ApiRouter {
+  const r = new ApiRouter({ tag: 'Operations' });
+  r.get(
+    '/metrics',
+    {
+      operationId: 'metrics',
+      summary: 'Prometheus metrics',
+      description: 'Open, unless METRICS_TOKEN is set: then only with `Authorization: Bearer <METRICS_TOKEN>`.',
+      auth: 'metrics-token',
+      ok: {
+        status: 200,
+        description: 'The metrics, in the Prometheus text format',
+        content: { 'text/plain': { schema: { type: 'string' } } },
+      },
+      errors: { 401: 'METRICS_TOKEN is set and the request does not carry it' },
+    },
+    async (ctx) => {
+      const token = svc.config.metricsToken;
+      if (token) {
+        const given = /^Bearer (.+)$/.exec(ctx.get('authorization'))?.[1] ?? '';
+        if (!safeEqual(given, token)) {
+          ctx.set('WWW-Authenticate', 'Bearer');
+          throw new DomainError('UNAUTHENTICATED', 'The metrics token is missing or wrong');
+        }
       }
-    }
-    ctx.type = svc.metrics.registry.contentType;
-    ctx.body = await svc.metrics.registry.metrics();
-  });
+      ctx.type = svc.metrics.registry.contentType;
+      ctx.body = await svc.metrics.registry.metrics();
+    },
+  );
   return r;
 }
 

@@ -1,6 +1,6 @@
 import { Context, Next } from 'koa';
 import { ValidationError } from 'yup';
-import { ContentionError, DomainError, DomainErrorCode, FieldError, RateLimitedError, RetryLaterError } from '../commands/errors';
+import { ContentionError, DomainError, DomainErrorCode, FieldError, RateLimitedError, RetryLaterError } from '../errors';
 import { WrongExpectedVersionError } from '../eventstore/types';
 
 /** The one place where a domain error code becomes an HTTP status (RFC 9457 problem details). */

@@ -1,6 +1,6 @@
 import { isIPv6 } from 'node:net';
 import { Next } from 'koa';
-import { RateLimitedError } from '../commands/errors';
+import { RateLimitedError } from '../errors';
 import { Limit } from '../infra/rate-limits';
 import { Ctx } from './types';
 

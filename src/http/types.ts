@@ -3,16 +3,29 @@ import { Knex } from 'knex';
 import { ParameterizedContext } from 'koa';
 import { Logger } from 'pino';
 import { Config } from '../config';
+import type { ApiKeyPrincipal, ApiKeyVerifier } from '../commands/api-key/verify';
 import { CommandContext, RequestMeta } from '../commands/context';
+import type { Role } from '../events/user';
 import { CheckpointWaiter } from '../projections/waiter';
 import type { UserCache } from '../projections/user-cache';
 import { Position } from '../eventstore/types';
 import { PROJECTIONS } from '../projections';
 import { auditProjection } from '../projections/audit';
 import { RequestLimits } from '../infra/rate-limits';
-import type { ApiKeyVerifier, Principal } from './auth';
 import type { Metrics } from '../infra/metrics';
 import type { Queues } from '../workers/queues';
+
+/** Who is calling: a signed-in session, or an API key acting as its owner within its scopes and permissions. */
+export type Principal = SessionPrincipal | ApiKeyPrincipal;
+
+export interface SessionPrincipal {
+  via: 'session';
+  sub: string;
+  sid: string;
+  role: Role;
+  sv: number;
+  exp: number;
+}
 
 export interface ReadinessCheck {
   name: string;

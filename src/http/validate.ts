@@ -1,5 +1,5 @@
 import * as yup from 'yup';
-import { DomainError, FieldError } from '../commands/errors';
+import { DomainError, FieldError } from '../errors';
 import { fieldErrorsOf } from './problem';
 
 /**

@@ -1,8 +1,13 @@
-import { Knex } from 'knex';
+import type { Queue } from 'bullmq';
 import client from 'prom-client';
 import { AppendResult, EventStore, Expected, NewEvent, Position, RecordedEvent } from '../eventstore/types';
-import { lagAfter, positionOf, readCheckpoints } from '../projections/checkpoints';
-import type { Queues } from '../workers/queues';
+
+/** How far one projection or reactor is behind the log. */
+export interface ProjectionLag {
+  projection: string;
+  events: number;
+  seconds: number;
+}
 
 /** Prometheus metrics of one process, served at GET /metrics. */
 export class Metrics {
@@ -41,8 +46,11 @@ export class Metrics {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'iam_' });
   }
 
-  /** Lag per projection and reactor, read from the checkpoints and the log when scraped. */
-  watchProjections(knex: Knex): void {
+  /**
+   * Lag per projection and reactor, measured when scraped. The read side passes its measurement
+   * in (src/projections/checkpoints.ts projectionLags), so metrics knows nothing of it.
+   */
+  watchProjections(measure: () => Promise<ProjectionLag[]>): void {
     // prom-client calls collect() on scrape; a failing database shows as missing samples.
     const lagEvents: client.Gauge<'projection'> = new client.Gauge({
       name: 'projection_lag_events',
@@ -61,32 +69,27 @@ export class Metrics {
     // Both gauges come from one query round per scrape (prom-client collects them concurrently).
     let inFlight: Promise<void> | null = null;
     const collect = (): Promise<void> =>
-      (inFlight ??= measure().finally(() => {
-        inFlight = null;
-      }));
-    const measure = async () => {
-      const rows = await readCheckpoints(knex);
-      await Promise.all(
-        rows
-          .filter((r) => !r.name.includes('#'))
-          .map(async (row) => {
-            const lag = await lagAfter(knex, positionOf(row));
-            lagEvents.set({ projection: row.name }, lag.events);
-            lagSeconds.set({ projection: row.name }, lag.seconds);
-          }),
-      );
-    };
+      (inFlight ??= measure()
+        .then((lags) => {
+          for (const lag of lags) {
+            lagEvents.set({ projection: lag.projection }, lag.events);
+            lagSeconds.set({ projection: lag.projection }, lag.seconds);
+          }
+        })
+        .finally(() => {
+          inFlight = null;
+        }));
   }
 
   /** Jobs per queue and state (waiting, active, delayed, failed, completed). */
-  watchQueues(queues: Queues): void {
+  watchQueues(queues: readonly Queue[]): void {
     const jobs: client.Gauge<'queue' | 'state'> = new client.Gauge({
       name: 'queue_jobs',
       help: 'Jobs per queue and state (failed jobs are kept for inspection)',
       labelNames: ['queue', 'state'] as const,
       registers: [this.registry],
       collect: async () => {
-        for (const q of queues.all) {
+        for (const q of queues) {
           const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed').catch(() => null);
           if (counts) for (const [state, n] of Object.entries(counts)) jobs.set({ queue: q.name, state }, n);
         }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { DomainError, RateLimitedError } from '../commands/errors';
+import { DomainError, RateLimitedError } from '../errors';
 import { Rate, RateLimits as RateLimitsConfig } from '../config';
 
 /**

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { DomainError } from '../commands/errors';
+import { DomainError } from '../errors';
 import { bounded } from './bounded';
 
 /** `minVersion` of a session whose every access token is refused. */

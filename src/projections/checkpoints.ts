@@ -1,5 +1,6 @@
 import { Knex } from 'knex';
 import { Position } from '../eventstore/types';
+import type { ProjectionLag } from '../infra/metrics';
 
 export const CHECKPOINTS = 'projection_checkpoints';
 
@@ -47,4 +48,10 @@ export async function lagAfter(db: Knex, p: Position | null): Promise<{ events: 
   );
   const oldest = r.rows[0].oldest as Date | null;
   return { events: Number(r.rows[0].n), seconds: oldest ? Math.max(0, (Date.now() - new Date(oldest).getTime()) / 1000) : 0 };
+}
+
+/** The lag of every projection and reactor (not their `#` lock rows), for the metrics. */
+export async function projectionLags(db: Knex): Promise<ProjectionLag[]> {
+  const rows = (await readCheckpoints(db)).filter((r) => !r.name.includes('#'));
+  return Promise.all(rows.map(async (row) => ({ projection: row.name, ...(await lagAfter(db, positionOf(row))) })));
 }

@@ -1,22 +1,5 @@
-import type { UserRow } from './users';
+import { ALL_USERS, type UserRow } from './users';
 import { BoundedMap } from '../infra/bounded';
-
-/** Channel the users projection notifies, in its batch transaction, with the ids it changed. */
-export const USERS_CHANGED_CHANNEL = 'iam_users_changed';
-/** Payload meaning "forget everything" (a replay swapped the table in, or too many ids). */
-export const ALL_USERS = '*';
-/** NOTIFY payloads are limited to 8000 bytes: ids go in chunks, a huge batch as ALL_USERS. */
-const IDS_PER_NOTIFICATION = 200;
-const MAX_NOTIFIED_IDS = 5000;
-
-export function usersChangedPayloads(ids: Iterable<string>): string[] {
-  const all = [...new Set(ids)];
-  if (all.length === 0) return [];
-  if (all.length > MAX_NOTIFIED_IDS) return [ALL_USERS];
-  const out: string[] = [];
-  for (let i = 0; i < all.length; i += IDS_PER_NOTIFICATION) out.push(all.slice(i, i + IDS_PER_NOTIFICATION).join(','));
-  return out;
-}
 
 /**
  * The rows of the `users` read table that an API process served lately, kept in memory so an

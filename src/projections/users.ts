@@ -3,7 +3,6 @@ import { RecordedOf, unhandled } from '../events/registry';
 import { userIdOf } from '../events/user';
 import { projection } from './projection';
 import { insertJsonRows } from './bulk';
-import { ALL_USERS, USERS_CHANGED_CHANNEL, usersChangedPayloads } from './user-cache';
 
 /** The `users` read table: the seed's columns plus what API.md returns. Never a password hash. */
 export interface UserRow {
@@ -237,6 +236,23 @@ async function applyUserEvents(events: UsersEvent[], trx: Knex.Transaction): Pro
   for (const payload of usersChangedPayloads([...inserts.keys(), ...updates.keys()])) {
     await trx.raw('SELECT pg_notify(?, ?)', [USERS_CHANGED_CHANNEL, payload]);
   }
+}
+
+/** Channel the users projection notifies, in its batch transaction, with the ids it changed (API processes' UserCache listens). */
+export const USERS_CHANGED_CHANNEL = 'iam_users_changed';
+/** Payload meaning "forget everything" (a replay swapped the table in, or too many ids). */
+export const ALL_USERS = '*';
+/** NOTIFY payloads are limited to 8000 bytes: ids go in chunks, a huge batch as ALL_USERS. */
+const IDS_PER_NOTIFICATION = 200;
+const MAX_NOTIFIED_IDS = 5000;
+
+function usersChangedPayloads(ids: Iterable<string>): string[] {
+  const all = [...new Set(ids)];
+  if (all.length === 0) return [];
+  if (all.length > MAX_NOTIFIED_IDS) return [ALL_USERS];
+  const out: string[] = [];
+  for (let i = 0; i < all.length; i += IDS_PER_NOTIFICATION) out.push(all.slice(i, i + IDS_PER_NOTIFICATION).join(','));
+  return out;
 }
 
 /** The user as API.md returns it. */

@@ -1,10 +1,10 @@
 import Ajv2020, { ErrorObject, ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import { buildOpenApiDocument } from '../../src/http/openapi/document';
+import { buildOpenApiDocument } from '../../src/http/routes';
 import { HttpMethod, JsonSchema, OpenApiDocument, Operation, PathItem, Response } from '../../src/http/openapi/types';
 
 /**
- * Checks responses against the OpenAPI document (src/http/openapi/document.ts): the status must
+ * Checks responses against the OpenAPI document (buildOpenApiDocument, src/http/routes): the status must
  * be documented for the operation (or its `NXX`/`default`), the content type must be one the
  * operation documents, a JSON body must validate against its schema (Ajv, JSON Schema 2020-12),
  * and required headers must be there. tests/helpers/stack.ts runs it on every response of the

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ORPHAN_CLAIM_SECONDS } from '../../src/commands/claim/decider';
 import { claimValue, ownerOf, releaseValue } from '../../src/commands/claims';
 import { CommandContext } from '../../src/commands/context';
-import { DomainError } from '../../src/commands/errors';
+import { DomainError } from '../../src/errors';
 import { changePassword, deactivateSelf, registerUser, updateProfile } from '../../src/commands/user/account';
 import { UserId } from '../../src/events/user';
 import { PostgresEventStore } from '../../src/eventstore/postgres';

@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import pino from 'pino';
 import { RequestMeta } from '../../src/commands/context';
-import { DomainError } from '../../src/commands/errors';
+import { DomainError } from '../../src/errors';
 import { setUserPermissions } from '../../src/commands/permission/grants';
 import { DEFAULT_SERVICES, seedAtStart } from '../../src/commands/seed';
 import { createAdmin } from '../../src/commands/user/admin-bootstrap';

@@ -2,7 +2,7 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import * as yup from 'yup';
-import { buildOpenApiDocument } from '../../src/http/openapi/document';
+import { buildOpenApiDocument } from '../../src/http/routes';
 import { HTTP_METHODS, JsonSchema } from '../../src/http/openapi/types';
 import { routers } from '../../src/http/routes';
 import { HttpServices } from '../../src/http/types';
@@ -21,7 +21,7 @@ const inert: HttpServices = new Proxy(
 /** `METHOD /path/{param}` of every route the routers register (HEAD comes with GET; `use` layers have no method). */
 const registeredRoutes = (): string[] =>
   routers(inert)
-    .flatMap((r) => r.stack)
+    .flatMap((r) => r.router.stack)
     .flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m} ${String(layer.path).replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`))
     .sort();
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { handle, load, loadBoth } from '../../src/commands/handle';
 import { sessionDecider, SessionCommand } from '../../src/commands/session/decider';
-import { DomainError } from '../../src/commands/errors';
+import { DomainError } from '../../src/errors';
 import { sessionStream } from '../../src/events/session';
 import { SessionId, UserId } from '../../src/events/user';
 import { PostgresEventStore } from '../../src/eventstore/postgres';

@@ -1,5 +1,5 @@
 import { createAdmin } from '../../src/commands/user/admin-bootstrap';
-import { buildOpenApiDocument } from '../../src/http/openapi/document';
+import { buildOpenApiDocument } from '../../src/http/routes';
 import { HTTP_METHODS, JsonSchema, Operation } from '../../src/http/openapi/types';
 import { login, LoggedIn, signUpVerified } from '../helpers/flows';
 import { bearer, startStack, TestStack, TEST_PASSWORD } from '../helpers/stack';

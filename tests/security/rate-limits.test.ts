@@ -1,4 +1,4 @@
-import { RateLimitedError } from '../../src/commands/errors';
+import { RateLimitedError } from '../../src/errors';
 import { Attempt, LoginThrottle } from '../../src/infra/rate-limits';
 import { linkParams } from '../helpers/smtp';
 import { bearer, HttpResult, startStack, TestStack, TEST_PASSWORD } from '../helpers/stack';

@@ -2,7 +2,7 @@ import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { claimValue, releaseValue } from '../../src/commands/claims';
-import { ContentionError } from '../../src/commands/errors';
+import { ContentionError } from '../../src/errors';
 import { backoffMs, handle, MAX_ATTEMPTS } from '../../src/commands/handle';
 import { sessionDecider } from '../../src/commands/session/decider';
 import { EventStore, RecordedEvent, WrongExpectedVersionError } from '../../src/eventstore/types';

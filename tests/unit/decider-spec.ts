@@ -1,5 +1,5 @@
 import { Decider } from '../../src/commands/decider';
-import { DomainError, DomainErrorCode } from '../../src/commands/errors';
+import { DomainError, DomainErrorCode } from '../../src/errors';
 
 /**
  * Given/When/Then over a decider: fold the given events with `evolve`, `decide` the command, and

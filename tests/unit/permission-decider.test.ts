@@ -1,4 +1,4 @@
-import { DomainError } from '../../src/commands/errors';
+import { DomainError } from '../../src/errors';
 import { isLivePermission, PermissionCommand, permissionDecider } from '../../src/commands/permission/decider';
 import { grantsDecider, GrantsCommand } from '../../src/commands/permission/grants-decider';
 import { PermissionEvent, PermissionId, UserGrantsEvent } from '../../src/events/permission';

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { buildOpenApiDocument } from '../../src/http/openapi/document';
+import { buildOpenApiDocument } from '../../src/http/routes';
 import { exampleOf, POSTMAN_SCHEMA, postmanCollection } from '../../src/http/openapi/postman';
 import { HTTP_METHODS } from '../../src/http/openapi/types';
 

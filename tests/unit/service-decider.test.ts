@@ -1,4 +1,4 @@
-import { DomainError } from '../../src/commands/errors';
+import { DomainError } from '../../src/errors';
 import { isLive, serviceDecider, ServiceCommand } from '../../src/commands/service/decider';
 import { ServiceEvent, ServiceId } from '../../src/events/service';
 import { deciderSpec } from './decider-spec';

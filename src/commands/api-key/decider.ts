@@ -1,4 +1,4 @@
-import { fail } from '../errors';
+import { fail } from '../../errors';
 import { Decider } from '../decider';
 import { safeEqual } from '../tokens';
 import { ApiKeyEvent, ApiKeyScope } from '../../events/api-key';

@@ -1,12 +1,30 @@
-import type { ApiKeyVerifier } from '../../http/auth';
 import { CommandContext } from '../context';
 import { load } from '../handle';
 import { sha256 } from '../tokens';
 import { userDecider } from '../user/decider';
 import { apiKeyDecider, keyVerdict } from './decider';
 import { parseApiKey } from './api-keys';
-import { apiKeyStream } from '../../events/api-key';
-import { userStream } from '../../events/user';
+import { ApiKeyScope, apiKeyStream } from '../../events/api-key';
+import { Role, userStream } from '../../events/user';
+
+/** Whom a valid API key acts as: its owner, with the owner's current role, within the key's scopes and permissions. */
+export interface ApiKeyPrincipal {
+  via: 'api-key';
+  sub: string;
+  role: Role;
+  keyId: string;
+  permissionIds: string[];
+  scopes: ApiKeyScope[];
+}
+
+/**
+ * Turns an `X-API-Key` value into its principal, or null (unknown, revoked, expired, owner gone).
+ * The port the HTTP layer authenticates keys through; it lives here, with its implementation,
+ * so the write side never imports the HTTP layer.
+ */
+export interface ApiKeyVerifier {
+  verify(key: string): Promise<ApiKeyPrincipal | null>;
+}
 
 /**
  * Resolves an X-API-Key to its owner and the key's permissions, from the source of truth: the

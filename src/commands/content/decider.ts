@@ -1,4 +1,4 @@
-import { fail } from '../errors';
+import { fail } from '../../errors';
 import { Decider } from '../decider';
 import { ContentChanges, ContentEvent } from '../../events/content';
 import { Role, UserId } from '../../events/user';

@@ -1,4 +1,4 @@
-import { FieldError, fail } from '../errors';
+import { FieldError, fail } from '../../errors';
 import { Decider } from '../decider';
 import { PermissionEvent, PermissionId } from '../../events/permission';
 import { ServiceId } from '../../events/service';

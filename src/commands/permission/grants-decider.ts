@@ -1,4 +1,4 @@
-import { FieldError, fail } from '../errors';
+import { FieldError, fail } from '../../errors';
 import { Decider } from '../decider';
 import { PermissionId, UserGrantsEvent } from '../../events/permission';
 

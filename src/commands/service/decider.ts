@@ -1,4 +1,4 @@
-import { fail } from '../errors';
+import { fail } from '../../errors';
 import { Decider } from '../decider';
 import { ServiceChange, ServiceEvent, ServiceId } from '../../events/service';
 

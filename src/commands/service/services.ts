@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CommandContext, RequestMeta } from '../context';
 import { claimValue, releaseValue, writeRenaming } from '../claims';
-import { DomainError, fail } from '../errors';
+import { DomainError, fail } from '../../errors';
 import { handle, load } from '../handle';
 import { isLive, serviceDecider, ServiceState } from './decider';
 import { normaliseCatalogueName } from '../../events/claim';

@@ -1,4 +1,4 @@
-import { fail } from '../errors';
+import { fail } from '../../errors';
 import { Decider } from '../decider';
 import { SessionEvent } from '../../events/session';
 import { SessionEndReason, SessionId, UserId } from '../../events/user';

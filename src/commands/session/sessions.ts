@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CommandContext, RequestMeta } from '../context';
-import { DomainError, fail } from '../errors';
+import { DomainError, fail } from '../../errors';
 import { handle, load, loadBoth, Loaded, remembered } from '../handle';
 import { latest } from '../positions';
 import { newRefreshToken, parseRefreshToken, sha256 } from '../tokens';

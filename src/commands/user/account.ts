@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CommandContext, RequestMeta } from '../context';
-import { ContentionError, DomainError, fail } from '../errors';
+import { ContentionError, DomainError, fail } from '../../errors';
 import { handle, load } from '../handle';
 import { latest } from '../positions';
 import { newOneTimeToken, parseAccountLinkToken, sha256 } from '../tokens';

@@ -1,5 +1,5 @@
 import { CommandContext, RequestMeta } from '../context';
-import { DomainError } from '../errors';
+import { DomainError } from '../../errors';
 import { handle } from '../handle';
 import { userDecider } from './decider';
 import { Role, userStream, UserId } from '../../events/user';

@@ -1,4 +1,4 @@
-import { fail } from '../errors';
+import { fail } from '../../errors';
 import { Decider } from '../decider';
 import { OneTimeToken, ProfileChange, Role, SessionEndReason, SessionId, UserEvent, UserId } from '../../events/user';
 

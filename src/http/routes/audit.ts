@@ -1,17 +1,17 @@
-import Router from '@koa/router';
 import * as yup from 'yup';
 import { AuditWithActor, auditProjection, presentAudit } from '../../projections/audit';
+import { ApiRouter } from '../api-router';
 import { authenticate, requireRole } from '../auth';
-import { paginate, parseList } from '../list';
-import { AppState, HttpServices } from '../types';
+import { listQuerySchema, paginate, parseList } from '../list';
+import { HttpServices } from '../types';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const instant = () => yup.string().datetime({ allowOffset: true, message: '${path} must be an ISO 8601 date-time' });
 
-export const SORTS = { at: 'l.at' };
+const SORTS = { at: 'l.at' };
 
-export const auditFilters = yup
+const auditFilters = yup
   .object({
     userId: yup.string().trim().matches(UUID, '${path} must be a UUID').optional(),
     actorId: yup.string().trim().matches(UUID, '${path} must be a UUID').optional(),
@@ -33,23 +33,33 @@ export const auditFilters = yup
  * `userId` matches events about that user (their stream, their sessions, their keys);
  * `from` and `to` are inclusive.
  */
-export function auditRouter(svc: HttpServices): Router<AppState> {
-  const r = new Router<AppState>({ prefix: '/api/audit' });
+export function auditRouter(svc: HttpServices): ApiRouter {
+  const r = new ApiRouter({ prefix: '/api/audit', tag: 'Audit', auth: 'session', roles: ['admin'] });
   r.use(authenticate(svc), requireRole('admin'));
 
-  r.get('/', async (ctx) => {
-    const q = parseList(ctx.query, SORTS, '-at', auditFilters, 'l.seq');
-    // Commands do not wait for the audit log; a query does: it sees everything committed before it.
-    await svc.waiter.whenProcessed(await svc.cmd.store.headPosition(), svc.config.readYourWritesTimeoutMs, [auditProjection.name]);
-    const f = q.filters;
-    const base = svc.knex('audit_log as l').leftJoin('users as a', 'a.id', 'l.actor_id').select('l.*', 'a.email as actor_email');
-    if (f.userId) base.andWhere('l.subject_id', f.userId);
-    if (f.actorId) base.andWhere('l.actor_id', f.actorId);
-    if (f.type) base.andWhere('l.type', f.type);
-    if (f.from) base.andWhere('l.at', '>=', new Date(f.from));
-    if (f.to) base.andWhere('l.at', '<=', new Date(f.to));
-    ctx.body = await paginate<AuditWithActor, ReturnType<typeof presentAudit>>(base, q, presentAudit);
-  });
+  r.get(
+    '/',
+    {
+      operationId: 'audit',
+      summary: 'The event log as audit entries',
+      description: '`userId` matches events about that user (their stream, sessions and keys); `from` and `to` are inclusive.',
+      query: listQuerySchema(SORTS, auditFilters),
+      ok: { status: 200, description: 'A page of entries', schema: 'AuditPage' },
+    },
+    async (ctx) => {
+      const q = parseList(ctx.query, SORTS, '-at', auditFilters, 'l.seq');
+      // Commands do not wait for the audit log; a query does: it sees everything committed before it.
+      await svc.waiter.whenProcessed(await svc.cmd.store.headPosition(), svc.config.readYourWritesTimeoutMs, [auditProjection.name]);
+      const f = q.filters;
+      const base = svc.knex('audit_log as l').leftJoin('users as a', 'a.id', 'l.actor_id').select('l.*', 'a.email as actor_email');
+      if (f.userId) base.andWhere('l.subject_id', f.userId);
+      if (f.actorId) base.andWhere('l.actor_id', f.actorId);
+      if (f.type) base.andWhere('l.type', f.type);
+      if (f.from) base.andWhere('l.at', '>=', new Date(f.from));
+      if (f.to) base.andWhere('l.at', '<=', new Date(f.to));
+      ctx.body = await paginate<AuditWithActor, ReturnType<typeof presentAudit>>(base, q, presentAudit);
+    },
+  );
 
   return r;
 }

@@ -1,12 +1,12 @@
-import Router from '@koa/router';
 import * as yup from 'yup';
-import { DomainError } from '../../commands/errors';
+import { DomainError } from '../../errors';
 import { SERVICE_DESCRIPTION_MAX, SERVICE_NAME_MAX, SERVICE_NAME_MIN } from '../../commands/service/decider';
 import { createService, deleteService, updateService } from '../../commands/service/services';
 import { findServiceById, presentService, ServiceRow } from '../../projections/services';
+import { ApiRouter } from '../api-router';
 import { authenticate, requireRole } from '../auth';
-import { paginate, parseList } from '../list';
-import { AppState, caughtUp, Ctx, HttpServices } from '../types';
+import { listQuerySchema, paginate, parseList } from '../list';
+import { caughtUp, Ctx, HttpServices } from '../types';
 import { bodyOf, validate } from '../validate';
 
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -66,15 +66,15 @@ const description = () =>
     .transform((v: unknown) => (v === '' ? null : v))
     .nullable();
 
-export const createSchema = yup.object({ name: serviceName().required(), description: description().optional() });
-export const updateSchema = yup.object({ name: serviceName().optional(), description: description().optional() });
+const createSchema = yup.object({ name: serviceName().required(), description: description().optional() });
+const updateSchema = yup.object({ name: serviceName().optional(), description: description().optional() });
 
-export const FILTERS = yup.object({ q: text().max(100).optional() });
-export const SORTS = { name: 'name', createdAt: 'created_at' };
+const FILTERS = yup.object({ q: text().max(100).optional() });
+const SORTS = { name: 'name', createdAt: 'created_at' };
 
 /** The service catalogue (admin only; API keys are refused). Deleting a service removes it for good. */
-export function servicesRouter(svc: HttpServices): Router<AppState> {
-  const r = new Router<AppState>({ prefix: '/api/services' });
+export function servicesRouter(svc: HttpServices): ApiRouter {
+  const r = new ApiRouter({ prefix: '/api/services', tag: 'Services', auth: 'session', roles: ['admin'] });
   r.use(authenticate(svc), requireRole('admin'));
 
   const existing = async (ctx: Ctx): Promise<ServiceRow> => {
@@ -83,40 +83,88 @@ export function servicesRouter(svc: HttpServices): Router<AppState> {
     return row;
   };
 
-  r.get('/', async (ctx) => {
-    onlyParams(ctx.query, listParamNames(FILTERS));
-    const q = parseList(ctx.query, SORTS, 'name', FILTERS);
-    const base = svc.knex<ServiceRow>('services').select('*');
-    if (q.filters.q) {
-      const like = containsPattern(q.filters.q);
-      base.where((w) => w.where('name', 'ilike', like).orWhere('description', 'ilike', like));
-    }
-    ctx.body = await paginate<ServiceRow, ReturnType<typeof presentService>>(base, q, presentService);
-  });
+  r.get(
+    '/',
+    {
+      operationId: 'listServices',
+      summary: 'List services',
+      description: 'An unknown query parameter is a 422.',
+      query: listQuerySchema(SORTS, FILTERS),
+      ok: { status: 200, description: 'A page of services', schema: 'ServicePage' },
+    },
+    async (ctx) => {
+      onlyParams(ctx.query, listParamNames(FILTERS));
+      const q = parseList(ctx.query, SORTS, 'name', FILTERS);
+      const base = svc.knex<ServiceRow>('services').select('*');
+      if (q.filters.q) {
+        const like = containsPattern(q.filters.q);
+        base.where((w) => w.where('name', 'ilike', like).orWhere('description', 'ilike', like));
+      }
+      ctx.body = await paginate<ServiceRow, ReturnType<typeof presentService>>(base, q, presentService);
+    },
+  );
 
-  r.get('/:id', async (ctx) => {
-    ctx.body = presentService(await existing(ctx));
-  });
+  r.get(
+    '/:id',
+    {
+      operationId: 'getService',
+      summary: 'One service',
+      ok: { status: 200, description: 'The service', schema: 'Service' },
+      errors: { 404: 'No such service' },
+    },
+    async (ctx) => {
+      ctx.body = presentService(await existing(ctx));
+    },
+  );
 
-  r.post('/', async (ctx) => {
-    const b = validate(createSchema, bodyOf(ctx));
-    const created = await createService(svc.cmd, { name: b.name, description: b.description ?? null }, ctx.state.meta);
-    await caughtUp(svc, created.position);
-    ctx.status = 201;
-    ctx.body = presentService(readBack(await findServiceById(svc.knex, created.id), 'service'));
-  });
+  r.post(
+    '/',
+    {
+      operationId: 'createService',
+      summary: 'Create a service',
+      body: { schema: createSchema, example: { name: 'Billing', description: 'Invoices and payments' } },
+      ok: { status: 201, description: 'Created', schema: 'Service' },
+      errors: { 409: 'The name is taken', 503: 'Saved but not readable yet; GET it again' },
+    },
+    async (ctx) => {
+      const b = validate(createSchema, bodyOf(ctx));
+      const created = await createService(svc.cmd, { name: b.name, description: b.description ?? null }, ctx.state.meta);
+      await caughtUp(svc, created.position);
+      ctx.status = 201;
+      ctx.body = presentService(readBack(await findServiceById(svc.knex, created.id), 'service'));
+    },
+  );
 
-  r.put('/:id', async (ctx) => {
-    const id = uuidParam(ctx, 'Service');
-    const b = validate(updateSchema, bodyOf(ctx));
-    await caughtUp(svc, await updateService(svc.cmd, id, { name: b.name, description: b.description }, ctx.state.meta));
-    ctx.body = presentService(readBack(await findServiceById(svc.knex, id), 'service'));
-  });
+  r.put(
+    '/:id',
+    {
+      operationId: 'updateService',
+      summary: 'Update a service',
+      body: { schema: updateSchema, example: { description: 'Invoices, payments and refunds' } },
+      ok: { status: 200, description: 'Updated', schema: 'Service' },
+      errors: { 404: 'No such service', 409: 'The name is taken', 503: 'Saved but not readable yet; GET it again' },
+    },
+    async (ctx) => {
+      const id = uuidParam(ctx, 'Service');
+      const b = validate(updateSchema, bodyOf(ctx));
+      await caughtUp(svc, await updateService(svc.cmd, id, { name: b.name, description: b.description }, ctx.state.meta));
+      ctx.body = presentService(readBack(await findServiceById(svc.knex, id), 'service'));
+    },
+  );
 
-  r.delete('/:id', async (ctx) => {
-    await caughtUp(svc, await deleteService(svc.cmd, uuidParam(ctx, 'Service'), ctx.state.meta));
-    ctx.status = 204;
-  });
+  r.delete(
+    '/:id',
+    {
+      operationId: 'deleteService',
+      summary: 'Delete a service (for good)',
+      ok: { status: 204, description: 'Deleted' },
+      errors: { 404: 'No such service' },
+    },
+    async (ctx) => {
+      await caughtUp(svc, await deleteService(svc.cmd, uuidParam(ctx, 'Service'), ctx.state.meta));
+      ctx.status = 204;
+    },
+  );
 
   return r;
 }

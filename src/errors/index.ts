@@ -1,6 +1,8 @@
 /**
  * Domain errors are values with a stable code; the HTTP layer maps each code to one status
  * (src/http/problem.ts). Deciders throw them; nothing else in the domain knows about HTTP.
+ * A leaf at the bottom of the layers (it imports nothing), so every layer may raise them:
+ * infra's rate limits and revocation list as well as the deciders.
  */
 export type DomainErrorCode =
   | 'VALIDATION_FAILED'
