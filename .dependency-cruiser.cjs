@@ -39,7 +39,8 @@ module.exports = {
   forbidden: [
     {
       name: 'no-circular',
-      comment: 'Import circles make a layer order impossible; cut the loop (move the shared type to the lower file, or a port to its user).',
+      comment:
+        'Import circles make a layer order impossible; cut the loop (move the shared type to the lower file, or a port to its user).',
       severity: 'error',
       from: {},
       to: { circular: true },

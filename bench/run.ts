@@ -24,7 +24,18 @@ import { renderMarkdown } from './lib/report';
 import { disturbed, ratioToCeiling, Results, ScenarioReport, userDay } from './lib/results';
 import { countSeedEvents, insertBatches, planIds, seedEvents, SeedPlan } from './lib/seed';
 import { login as signIn, loginMany, Session } from './lib/sessions';
-import { assertLoopback, cleanupAll, createDatabase, deleteRedisKeys, onCleanup, postgresVersion, ROOT, run, ServerProcess, startApp } from './lib/stack';
+import {
+  assertLoopback,
+  cleanupAll,
+  createDatabase,
+  deleteRedisKeys,
+  onCleanup,
+  postgresVersion,
+  ROOT,
+  run,
+  ServerProcess,
+  startApp,
+} from './lib/stack';
 import { commands } from './scenarios/commands';
 import { commitCeiling } from './scenarios/commit-ceiling';
 import { httpCeiling } from './scenarios/http-ceiling';
@@ -124,8 +135,14 @@ async function main(): Promise<void> {
     await store.close();
   }
   const statements = await statementCounting(pool);
-  results.settings.statementsPerRequest = statements.available ? 'pg_stat_statements (top-level statements of the bench database)' : `not counted: ${statements.reason}; commits per request from pg_stat_database.xact_commit`;
-  log(statements.available ? 'statements per request from pg_stat_statements' : `statements per request not counted (${statements.reason}); commits per request from xact_commit`);
+  results.settings.statementsPerRequest = statements.available
+    ? 'pg_stat_statements (top-level statements of the bench database)'
+    : `not counted: ${statements.reason}; commits per request from pg_stat_database.xact_commit`;
+  log(
+    statements.available
+      ? 'statements per request from pg_stat_statements'
+      : `statements per request not counted (${statements.reason}); commits per request from xact_commit`,
+  );
 
   // 3. Seed.
   const plan: SeedPlan = { users: o.users, services: 50, permissions: 1000, grantShare: 0.2, password: PASSWORD, bcryptCost: o.bcryptCost };
@@ -150,14 +167,19 @@ async function main(): Promise<void> {
       services: plan.services,
       permissions: plan.permissions,
       usersWithGrants: `${plan.grantShare * 100}% (1-5 permissions each)`,
-      method: 'batched INSERT … SELECT FROM json_array_elements (5,000 events per statement, 2 connections), es_streams revisions in the same transaction',
+      method:
+        'batched INSERT … SELECT FROM json_array_elements (5,000 events per statement, 2 connections), es_streams revisions in the same transaction',
     };
-    log(`seeded ${fmt(n)} events in ${fmt(secs, 1)} s (${o.users} users + admin, ${plan.services} services, ${plan.permissions} permissions, grants)`);
+    log(
+      `seeded ${fmt(n)} events in ${fmt(secs, 1)} s (${o.users} users + admin, ${plan.services} services, ${plan.permissions} permissions, grants)`,
+    );
   }
 
   // 4. The app, and the projection of the seed.
   const env = appEnv(o, db.url, redisPrefix);
-  log(`starting the app: node dist/main.js all, ${apiProcesses()} API process(es) (production, port ${o.port}; its output in ${env.DATA_DIR}/app.log)`);
+  log(
+    `starting the app: node dist/main.js all, ${apiProcesses()} API process(es) (production, port ${o.port}; its output in ${env.DATA_DIR}/app.log)`,
+  );
   const appStarted = Date.now();
   let app: ServerProcess = await startApp(env, o.port);
   log(`listening after ${fmt((Date.now() - appStarted) / 1000, 1)} s; waiting for the projections to catch up with the seed`);
@@ -169,9 +191,13 @@ async function main(): Promise<void> {
       eventsPerSecond: Math.round(seedTotal / w.seconds),
       caughtUp: w.caughtUp,
       secondsPerProjection: w.perProjection,
-      method: 'from the app process start until every projection checkpoint reached the head of the log (polled every 0.5 s); the projections run in groups in the app primary process, each group reading the log once',
+      method:
+        'from the app process start until every projection checkpoint reached the head of the log (polled every 0.5 s); the projections run in groups in the app primary process, each group reading the log once',
     };
-    if (!w.caughtUp) results.notes.push(`The projections had not caught up with the seed after ${o.projectionTimeout} s; the scenarios ran with a backlog.`);
+    if (!w.caughtUp)
+      results.notes.push(
+        `The projections had not caught up with the seed after ${o.projectionTimeout} s; the scenarios ran with a backlog.`,
+      );
     log(`projections ${w.caughtUp ? 'caught up' : 'NOT caught up'} after ${fmt(w.seconds, 1)} s (${fmt(seedTotal / w.seconds)} events/s)`);
     // A database in steady state has planner statistics (autovacuum); tables the app just filled
     // may not have them yet, and plans made without them are not what production runs.
@@ -193,22 +219,56 @@ async function main(): Promise<void> {
   const needsAdmin = loadScenarios.some((s) => ['users', 'commands', 'lag'].includes(s));
   log('signing in the sessions the scenarios use (bcrypt-bound, a few seconds)');
   const signInsFrom = await logSnapshot(pool);
-  const readers = needsSessions ? await loginMany(app.url, Array.from({ length: 32 }, (_, i) => seedEmail(i)), 4) : [];
-  const refreshers = o.only.has('refresh') ? await loginMany(app.url, Array.from({ length: CONNECTIONS.refresh }, (_, i) => seedEmail(100 + i)), 4) : [];
+  const readers = needsSessions
+    ? await loginMany(
+        app.url,
+        Array.from({ length: 32 }, (_, i) => seedEmail(i)),
+        4,
+      )
+    : [];
+  const refreshers = o.only.has('refresh')
+    ? await loginMany(
+        app.url,
+        Array.from({ length: CONNECTIONS.refresh }, (_, i) => seedEmail(100 + i)),
+        4,
+      )
+    : [];
   const admin: Session | null = needsAdmin ? await signIn(app.url, ADMIN_EMAIL) : null;
   const signIns = readers.length + refreshers.length + (admin ? 1 : 0);
   if (signIns) results.signIns = await logGrowth(pool, signInsFrom, await logSnapshot(pool), signIns);
 
-  if (o.hold) await hold({ url: app.url, appPid: app.child.pid, apiProcesses: apiProcesses(), tokenTtlSeconds: Number(env.ACCESS_TOKEN_TTL), reader: readers[0], admin });
+  if (o.hold)
+    await hold({
+      url: app.url,
+      appPid: app.child.pid,
+      apiProcesses: apiProcesses(),
+      tokenTtlSeconds: Number(env.ACCESS_TOKEN_TTL),
+      reader: readers[0],
+      admin,
+    });
 
-  const ctx = createContext({ o, app, databaseUrl: db.url, pool, ids, readers, refreshers, admin, apiProcesses: apiProcesses(), statements: statements.available, runId: randomBytes(3).toString('hex') });
+  const ctx = createContext({
+    o,
+    app,
+    databaseUrl: db.url,
+    pool,
+    ids,
+    readers,
+    refreshers,
+    admin,
+    apiProcesses: apiProcesses(),
+    statements: statements.available,
+    runId: randomBytes(3).toString('hex'),
+  });
   const record = (reports: Record<string, ScenarioReport>) => {
     for (const [key, r] of Object.entries(reports)) {
       results.scenarios[key] = r;
       const c = ratioToCeiling(key, r, results.scenarios);
       if (c) {
         r.ceiling = c;
-        log(`  ${key}: ${fmt(c.figure)}/s = ${fmt(100 * c.ratio, 1)}% of the ${c.kind} ceiling (${fmt(c.ceiling)}/s, ${c.from})${c.busyMachine ? '; other processes took CPU during it or its ceiling' : ''}`);
+        log(
+          `  ${key}: ${fmt(c.figure)}/s = ${fmt(100 * c.ratio, 1)}% of the ${c.kind} ceiling (${fmt(c.ceiling)}/s, ${c.from})${c.busyMachine ? '; other processes took CPU during it or its ceiling' : ''}`,
+        );
       }
     }
     writeResults();
@@ -245,9 +305,16 @@ async function main(): Promise<void> {
   const refreshed = results.scenarios.refresh?.logGrowth;
   const loggedIn = results.scenarios.login?.logGrowth ?? results.signIns;
   if (refreshed && loggedIn) {
-    results.userDay = userDay(loggedIn, refreshed, o.userDayTtl, results.scenarios.login ? 'the login scenario' : 'the sign-ins before the scenarios');
+    results.userDay = userDay(
+      loggedIn,
+      refreshed,
+      o.userDayTtl,
+      results.scenarios.login ? 'the login scenario' : 'the sign-ins before the scenarios',
+    );
     const d = results.userDay;
-    log(`log growth per active user-day (ACCESS_TOKEN_TTL ${d.accessTokenTtlSeconds} s: 1 login + ${fmt(d.refreshesPerDay, 1)} refreshes): ${fmt(d.events, 1)} events, ${fmt(d.eventRowBytes)} bytes of event rows, ${fmt(d.eventLogBytes)} bytes of event tables on disk`);
+    log(
+      `log growth per active user-day (ACCESS_TOKEN_TTL ${d.accessTokenTtlSeconds} s: 1 login + ${fmt(d.refreshesPerDay, 1)} refreshes): ${fmt(d.events, 1)} events, ${fmt(d.eventRowBytes)} bytes of event rows, ${fmt(d.eventLogBytes)} bytes of event tables on disk`,
+    );
   }
 
   interference(results);
@@ -264,12 +331,16 @@ function keepProfiles(results: Results, profileDir: string, outDir: string, scen
     .readdirSync(profileDir)
     .filter((f) => f.endsWith('.cpuprofile'))
     .sort((a, b) => Number(a.split('.')[3]) - Number(b.split('.')[3]));
-  files.forEach((f, i) => fs.copyFileSync(path.join(profileDir, f), path.join(outDir, i === 0 ? 'profile.cpuprofile' : `profile-api-${i}.cpuprofile`)));
+  files.forEach((f, i) =>
+    fs.copyFileSync(path.join(profileDir, f), path.join(outDir, i === 0 ? 'profile.cpuprofile' : `profile-api-${i}.cpuprofile`)),
+  );
   if (!files.length) return;
   const s = summariseProfile(path.join(profileDir, files[0]), ROOT, 30);
   const keep = path.join(outDir, 'profile.cpuprofile');
   results.cpuProfile = { ...s, file: path.relative(ROOT, keep), others: files.length - 1, scenarios };
-  log(`cpu profiles: ${path.relative(ROOT, keep)} (primary)${files.length > 1 ? ` and ${files.length - 1} API process profile(s) beside it` : ''}; top self time of the primary:`);
+  log(
+    `cpu profiles: ${path.relative(ROOT, keep)} (primary)${files.length > 1 ? ` and ${files.length - 1} API process profile(s) beside it` : ''}; top self time of the primary:`,
+  );
   for (const f of s.topFunctions.slice(0, 12)) log(`  ${String(f.share).padStart(5)}%  ${f.name}  ${f.where}`);
 }
 

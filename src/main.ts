@@ -43,7 +43,12 @@ async function main(): Promise<void> {
     throw e;
   }
   const tty = process.stdout.isTTY === true;
-  const log = createLogger({ level: config.logLevel, format: logFormatFor(config.logFormat, config.env, tty), destination: 1, colorize: tty });
+  const log = createLogger({
+    level: config.logLevel,
+    format: logFormatFor(config.logFormat, config.env, tty),
+    destination: 1,
+    colorize: tty,
+  });
 
   // A forked API process: the primary already prepared the database and Redis.
   if (cluster.isWorker) {
@@ -76,7 +81,11 @@ async function main(): Promise<void> {
   const children = new Map<number, number>();
   let stopping = false;
   const fork = (index: number) => {
-    const child = cluster.fork({ DATABASE_URL: config.databaseUrl ?? '', REDIS_URL: config.redisUrl, IAM_API_PROCESS_INDEX: String(index) });
+    const child = cluster.fork({
+      DATABASE_URL: config.databaseUrl ?? '',
+      REDIS_URL: config.redisUrl,
+      IAM_API_PROCESS_INDEX: String(index),
+    });
     children.set(child.id, index);
     child.on('exit', (code, signal) => {
       children.delete(child.id);

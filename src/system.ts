@@ -72,7 +72,9 @@ const REDIS_COMMAND_TIMEOUT_MS = 1000;
  * fails after a second, so a request answers 503 within moments instead of hanging.
  */
 export const connectRedis = (url: string): Redis =>
-  quiet(new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: REDIS_COMMAND_TIMEOUT_MS, connectTimeout: 2000 }));
+  quiet(
+    new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: REDIS_COMMAND_TIMEOUT_MS, connectTimeout: 2000 }),
+  );
 
 /** Failures reach the commands that meet them; unheard, ioredis would print each reconnect attempt's. */
 const quiet = (redis: Redis): Redis => redis.on('error', () => undefined);
@@ -88,7 +90,12 @@ export const createKnex = (databaseUrl: string, max = 10): Knex =>
  * Starts the roles asked for in this process. `npm start` runs all three; production runs
  * them apart (start:api, start:projector, start:worker) and scales each on its own.
  */
-export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole>, log: Logger, options: SystemOptions = {}): Promise<System> {
+export async function startSystem(
+  config: Config,
+  roles: ReadonlySet<ProcessRole>,
+  log: Logger,
+  options: SystemOptions = {},
+): Promise<System> {
   const databaseUrl = config.databaseUrl;
   if (!databaseUrl) throw new Error('startSystem needs a database URL (embedded PostgreSQL is started by main)');
   const knex = createKnex(databaseUrl, config.dbPoolMax);
@@ -97,11 +104,23 @@ export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole
   const metrics = new Metrics();
   const store = instrumentStore(rawStore, metrics);
   const redis = connectRedis(config.redisUrl);
-  const queues = new Queues({ redisUrl: config.redisUrl, prefix: config.redisPrefix, attempts: options.jobAttempts, backoffMs: options.jobBackoffMs });
+  const queues = new Queues({
+    redisUrl: config.redisUrl,
+    prefix: config.redisPrefix,
+    attempts: options.jobAttempts,
+    backoffMs: options.jobBackoffMs,
+  });
   await connected(redis);
   const hasher = new PasswordHasher(config.bcryptCost, undefined, config.passwordHashNice);
   const subscriber = roles.has('api') ? quiet(new Redis(config.redisUrl, { maxRetriesPerRequest: null })) : null;
-  const revocations = new RevocationList(redis, config.redisPrefix, config.jwt.accessTtlSeconds + 60, subscriber, (since) => revocationsFromLog(store, since), log);
+  const revocations = new RevocationList(
+    redis,
+    config.redisPrefix,
+    config.jwt.accessTtlSeconds + 60,
+    subscriber,
+    (since) => revocationsFromLog(store, since),
+    log,
+  );
   const cmd: CommandContext = {
     config,
     store,
@@ -112,15 +131,30 @@ export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole
     clock: () => new Date(),
   };
 
-  const waiter = new CheckpointWaiter(knex, databaseUrl, PROJECTIONS.map((p) => p.name), log);
+  const waiter = new CheckpointWaiter(
+    knex,
+    databaseUrl,
+    PROJECTIONS.map((p) => p.name),
+    log,
+  );
   const userCache = new UserCache((id) => findUserById(knex, id));
   if (roles.has('api')) {
-    waiter.listen(USERS_CHANGED_CHANNEL, (payload) => userCache.onNotification(payload), (live) => userCache.setLive(live));
+    waiter.listen(
+      USERS_CHANGED_CHANNEL,
+      (payload) => userCache.onNotification(payload),
+      (live) => userCache.setLive(live),
+    );
   }
   let projector: Projector | null = null;
   if (roles.has('projector')) {
     projector = new Projector(
-      { knex, store, connectionString: databaseUrl, log, batchSize: config.projectionBatchSize, onCheckpoint: (name, pos) => waiter.update(name, pos),
+      {
+        knex,
+        store,
+        connectionString: databaseUrl,
+        log,
+        batchSize: config.projectionBatchSize,
+        onCheckpoint: (name, pos) => waiter.update(name, pos),
         // This process's cache is evicted before the checkpoint it waits on is reported.
         onCommitted: (name, events) => {
           if (name === usersProjection.name) userCache.evict(events.map((e) => userIdOf(e.streamId)));
@@ -143,7 +177,12 @@ export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole
       settings: queues.settings,
       redis,
       mailer,
-      templates: { productName: config.productName, appBaseUrl: config.appBaseUrl, resetPasswordUrl: config.resetPasswordUrl, tokenSecret: config.tokenSecret },
+      templates: {
+        productName: config.productName,
+        appBaseUrl: config.appBaseUrl,
+        resetPasswordUrl: config.resetPasswordUrl,
+        tokenSecret: config.tokenSecret,
+      },
       store,
       revocations,
       log,
@@ -207,7 +246,6 @@ export async function startSystem(config: Config, roles: ReadonlySet<ProcessRole
     subscriber?.disconnect();
     redis.disconnect();
   };
-
 
   log.info({ roles: [...roles], eventStore: config.eventStoreUrl ? 'eventstoredb' : 'postgres' }, 'started');
   let stopped: Promise<void> | null = null;

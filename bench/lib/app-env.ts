@@ -11,7 +11,13 @@ import { onCleanup, ROOT } from './stack';
 /** Every rate limit the app knows (read from its config source, so limits added later are covered too). */
 export function rateLimitEnv(): Record<string, string> {
   const src = fs.readFileSync(path.join(ROOT, 'src', 'config', 'index.ts'), 'utf8');
-  const names = new Set(['RATE_LIMIT_LOGIN_PER_IP', 'RATE_LIMIT_REGISTER_PER_IP', 'RATE_LIMIT_REFRESH_PER_IP', 'RATE_LIMIT_EMAIL_PER_IP', 'RATE_LIMIT_EMAIL_PER_ADDRESS']);
+  const names = new Set([
+    'RATE_LIMIT_LOGIN_PER_IP',
+    'RATE_LIMIT_REGISTER_PER_IP',
+    'RATE_LIMIT_REFRESH_PER_IP',
+    'RATE_LIMIT_EMAIL_PER_IP',
+    'RATE_LIMIT_EMAIL_PER_ADDRESS',
+  ]);
   for (const m of src.matchAll(/\brate\(\s*'([A-Z0-9_]+)'/g)) names.add(m[1]);
   const env: Record<string, string> = {};
   for (const n of names) env[n] = '9999999/1s';
@@ -22,7 +28,7 @@ export function rateLimitEnv(): Record<string, string> {
 
 /** API processes the app runs: one per core unless BENCH_APP_API_PROCESSES says otherwise. */
 export function apiProcesses(): number {
-  return Number(process.env.BENCH_APP_API_PROCESSES ?? (os.availableParallelism?.() ?? os.cpus().length));
+  return Number(process.env.BENCH_APP_API_PROCESSES ?? os.availableParallelism?.() ?? os.cpus().length);
 }
 
 /** The access-token lifetime a deployment gets by default (the app's own default, from its config). */
@@ -55,7 +61,8 @@ export function appEnv(o: Options, databaseUrl: string, redisPrefix: string): No
     ACCESS_TOKEN_TTL: '3600',
     ...rateLimitEnv(),
   });
-  for (const [k, v] of Object.entries(process.env)) if (k.startsWith('BENCH_APP_') && v !== undefined) env[k.slice('BENCH_APP_'.length)] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (k.startsWith('BENCH_APP_') && v !== undefined) env[k.slice('BENCH_APP_'.length)] = v;
   return env;
 }
 

@@ -30,7 +30,13 @@ export interface Measured {
 }
 
 /** The report fields every measured run fills in. */
-export const reportOf = (title: string, m: Measured): ScenarioReport => ({ title, load: m.load, cpu: m.cpu, postgresPerRequest: m.postgresPerRequest, logGrowth: m.logGrowth });
+export const reportOf = (title: string, m: Measured): ScenarioReport => ({
+  title,
+  load: m.load,
+  cpu: m.cpu,
+  postgresPerRequest: m.postgresPerRequest,
+  logGrowth: m.logGrowth,
+});
 
 export interface ScenarioContext {
   readonly o: Options;
@@ -105,8 +111,20 @@ export function createContext(c: {
     apiProcesses: c.apiProcesses,
     gets: (p, sessions) => ({ kind: 'get', path: p, tokens: sessions.map((s) => s.accessToken) }),
     logins: () => ({ kind: 'login', first: nextLogin, users: o.users }),
-    newPermissions: () => ({ kind: 'createPermission', token: bearerToken(c.admin), runId: c.runId, first: nextPermission, serviceIds: c.ids.serviceIds }),
-    autocannon: (recipe, connections, seconds, url = app.url) => ({ tool: 'autocannon', url, connections, durationSeconds: seconds, recipe }),
+    newPermissions: () => ({
+      kind: 'createPermission',
+      token: bearerToken(c.admin),
+      runId: c.runId,
+      first: nextPermission,
+      serviceIds: c.ids.serviceIds,
+    }),
+    autocannon: (recipe, connections, seconds, url = app.url) => ({
+      tool: 'autocannon',
+      url,
+      connections,
+      durationSeconds: seconds,
+      recipe,
+    }),
     paced: (recipe, rate, connections, seconds) => ({ tool: 'paced', url: app.url, rate, durationSeconds: seconds, connections, recipe }),
 
     async measure(label, job, appPid = app.child.pid ?? null) {
@@ -128,7 +146,10 @@ export function createContext(c: {
       log(
         `  PostgreSQL per request: ${postgresPerRequest.transactions} commits${postgresPerRequest.statements === undefined ? '' : `, ${postgresPerRequest.statements} statements`}, ${postgresPerRequest.rowsFetched} rows fetched, ${postgresPerRequest.rowsInserted} inserted, ${postgresPerRequest.rowsUpdated} updated`,
       );
-      if (growth.events > 0) log(`  log growth per request: ${fmt(growth.perRequest.events, 2)} events, ${fmt(growth.perRequest.eventRowBytes)} bytes of event rows, ${fmt(growth.perRequest.eventLogBytes)} bytes of event tables on disk`);
+      if (growth.events > 0)
+        log(
+          `  log growth per request: ${fmt(growth.perRequest.events, 2)} events, ${fmt(growth.perRequest.eventRowBytes)} bytes of event rows, ${fmt(growth.perRequest.eventLogBytes)} bytes of event tables on disk`,
+        );
       if (load.sampleErrors.length) log(`  non-2xx samples: ${load.sampleErrors.join(' | ')}`);
       return { load, cpu: share, postgresPerRequest, logGrowth: growth, chainBreaks: outcome.chainBreaks };
     },
@@ -190,7 +211,10 @@ interface CliResult {
 /** Runs `node node_modules/autocannon/autocannon.js <args>` (the plain CLI, no npm in between). */
 function autocannonCli(args: string[]): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'node_modules', 'autocannon', 'autocannon.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(ROOT, 'node_modules', 'autocannon', 'autocannon.js'), ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     onCleanup('stop the autocannon CLI', async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     });

@@ -116,8 +116,7 @@ export class CpuSampler {
       if (c === 'postgres') {
         const db = this.database && backendDatabase(pid);
         if (!db || db === this.database) yield [pid, 'postgres'];
-      }
-      else if (c === 'redis-server') yield [pid, 'redis'];
+      } else if (c === 'redis-server') yield [pid, 'redis'];
       // The app's forked API processes count as the app.
       else if (this.appPid && parentOf(pid) === this.appPid) yield [pid, 'app'];
     }

@@ -43,7 +43,12 @@ const packageOf = (url: string, root: string): string => {
     const rest = p.slice(nm + 'node_modules/'.length).split('/');
     return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
   }
-  if (p.startsWith('node:') || !p.startsWith('/')) return `node:${p.replace(/^node:/, '').split('/').slice(0, 2).join('/')}`;
+  if (p.startsWith('node:') || !p.startsWith('/'))
+    return `node:${p
+      .replace(/^node:/, '')
+      .split('/')
+      .slice(0, 2)
+      .join('/')}`;
   const rel = path.relative(root, p);
   return rel.startsWith('dist') ? `app:${rel.split('/').slice(1, 2).join('/')}` : rel;
 };
@@ -67,7 +72,8 @@ export function summariseProfile(file: string, root: string, top = 25): ProfileS
     const e = fn.get(key) ?? { name: cf.functionName || '(anonymous)', where, us: 0 };
     e.us += us;
     fn.set(key, e);
-    const p = cf.functionName === '(idle)' ? '(idle)' : cf.functionName === '(garbage collector)' ? '(garbage collector)' : packageOf(cf.url, root);
+    const p =
+      cf.functionName === '(idle)' ? '(idle)' : cf.functionName === '(garbage collector)' ? '(garbage collector)' : packageOf(cf.url, root);
     pkg.set(p, (pkg.get(p) ?? 0) + us);
   }
   const busy = Math.max(total - idle, 1);

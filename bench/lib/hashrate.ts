@@ -31,7 +31,12 @@ export interface HashRate {
   perThreadPerSecond: number;
 }
 
-export async function measureHashRate(password: string, hash: string, ms: number, threads = os.availableParallelism?.() ?? os.cpus().length): Promise<HashRate> {
+export async function measureHashRate(
+  password: string,
+  hash: string,
+  ms: number,
+  threads = os.availableParallelism?.() ?? os.cpus().length,
+): Promise<HashRate> {
   const input = prehash(password);
   const results = await Promise.all(
     Array.from(
@@ -47,7 +52,8 @@ export async function measureHashRate(password: string, hash: string, ms: number
         }),
     ),
   );
-  if (!results.every((r) => r.ok)) throw new Error('bcrypt compare of the seeded password failed: the seed hash does not match the pre-hashed password');
+  if (!results.every((r) => r.ok))
+    throw new Error('bcrypt compare of the seeded password failed: the seed hash does not match the pre-hashed password');
   const perSecond = results.reduce((a, r) => a + r.n / (r.elapsed / 1000), 0);
   return {
     threads,

@@ -11,7 +11,14 @@ import { log } from './progress';
 import type { Session } from './sessions';
 import { onCleanup } from './stack';
 
-export async function hold(o: { url: string; appPid: number | undefined; apiProcesses: number; tokenTtlSeconds: number; reader: Session | undefined; admin: Session | null }): Promise<void> {
+export async function hold(o: {
+  url: string;
+  appPid: number | undefined;
+  apiProcesses: number;
+  tokenTtlSeconds: number;
+  reader: Session | undefined;
+  admin: Session | null;
+}): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iam-bench-hold-'));
   onCleanup('remove hold tokens', async () => fs.rmSync(dir, { recursive: true, force: true }));
   const write = (name: string, token: string) => {
@@ -21,7 +28,9 @@ export async function hold(o: { url: string; appPid: number | undefined; apiProc
   };
   const reader = o.reader ? write('reader.token', o.reader.accessToken) : null;
   const admin = o.admin ? write('admin.token', o.admin.accessToken) : null;
-  log(`hold: the app is up at ${o.url} (pid ${o.appPid}, API_PROCESSES=${o.apiProcesses}); access tokens valid for ${o.tokenTtlSeconds} s:`);
+  log(
+    `hold: the app is up at ${o.url} (pid ${o.appPid}, API_PROCESSES=${o.apiProcesses}); access tokens valid for ${o.tokenTtlSeconds} s:`,
+  );
   if (reader) {
     log(`  reader (GET /api/auth/me, /api/profile): ${reader}`);
     log(`  e.g. npx autocannon -c 16 -d 5 -H "authorization: Bearer $(cat ${reader})" ${o.url}/api/auth/me`);

@@ -44,5 +44,12 @@ export async function lagBetween(pool: Pool, from: Date, to: Date): Promise<Lag>
      AND NOT EXISTS (SELECT 1 FROM bench_visible v WHERE e.stream_id = 'permission-' || v.permission_id::text)`,
     [from, to],
   );
-  return { samples: sorted.length, notVisible: missing[0].n, p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? NaN };
+  return {
+    samples: sorted.length,
+    notVisible: missing[0].n,
+    p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    p99: percentile(sorted, 99),
+    max: sorted[sorted.length - 1] ?? NaN,
+  };
 }

@@ -16,9 +16,20 @@ import type { LoadResult } from './results';
 async function run(job: LoadJob, stats: RecipeStats): Promise<LoadResult> {
   switch (job.tool) {
     case 'autocannon':
-      return runLoad({ url: job.url, connections: job.connections, durationSeconds: job.durationSeconds, ...autocannonRequests(job.recipe, stats) });
+      return runLoad({
+        url: job.url,
+        connections: job.connections,
+        durationSeconds: job.durationSeconds,
+        ...autocannonRequests(job.recipe, stats),
+      });
     case 'paced':
-      return runPaced({ url: job.url, rate: job.rate, durationSeconds: job.durationSeconds, connections: job.connections, request: pacedRequests(job.recipe, stats) });
+      return runPaced({
+        url: job.url,
+        rate: job.rate,
+        durationSeconds: job.durationSeconds,
+        connections: job.connections,
+        request: pacedRequests(job.recipe, stats),
+      });
     case 'commits':
       return runCommitLoop(job);
   }

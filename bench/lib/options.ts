@@ -117,7 +117,23 @@ const num = (name: string, v: string | undefined, dflt: number, min = 0): number
   return n;
 };
 
-const VALUE_OPTIONS = ['only', 'users', 'replay-events', 'duration', 'warmup', 'replay-seconds', 'hash-seconds', 'bcrypt-cost', 'lag-rate', 'storm-profile-rate', 'user-day-ttl', 'port', 'database-url', 'redis-url', 'out'] as const;
+const VALUE_OPTIONS = [
+  'only',
+  'users',
+  'replay-events',
+  'duration',
+  'warmup',
+  'replay-seconds',
+  'hash-seconds',
+  'bcrypt-cost',
+  'lag-rate',
+  'storm-profile-rate',
+  'user-day-ttl',
+  'port',
+  'database-url',
+  'redis-url',
+  'out',
+] as const;
 const FLAGS = ['no-build', 'cpu-prof', 'no-ceilings', 'verify-with-autocannon', 'hold'] as const;
 
 /** `defaultUserDayTtl`: the app's own ACCESS_TOKEN_TTL default (read by the caller from its config). */
@@ -140,7 +156,10 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, defaultUser
   const onlyRaw = values.only ?? env.BENCH_ONLY;
   const only = new Set<Scenario>();
   if (onlyRaw) {
-    for (const name of onlyRaw.split(',').map((x) => x.trim()).filter(Boolean)) {
+    for (const name of onlyRaw
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean)) {
       if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`unknown scenario "${name}"; one of ${SCENARIOS.join(', ')}`);
       only.add(name as Scenario);
     }

@@ -47,7 +47,14 @@ export function runPaced(o: PacedOptions): Promise<LoadResult> {
     const r = o.request(i);
     inFlight++;
     const req = http.request(
-      { host: u.hostname, port: u.port, method: r.method, path: r.path, agent, headers: { ...(r.headers ?? {}), ...(r.body ? { 'content-length': Buffer.byteLength(r.body) } : {}) } },
+      {
+        host: u.hostname,
+        port: u.port,
+        method: r.method,
+        path: r.path,
+        agent,
+        headers: { ...(r.headers ?? {}), ...(r.body ? { 'content-length': Buffer.byteLength(r.body) } : {}) },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

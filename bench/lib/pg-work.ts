@@ -23,7 +23,12 @@ export interface PgCounters {
  */
 export async function statementCounting(pool: Pool): Promise<{ available: true } | { available: false; reason: string }> {
   const { rows } = await pool.query<{ libs: string }>("SELECT current_setting('shared_preload_libraries') AS libs");
-  if (!rows[0].libs.split(',').map((x) => x.trim().replace(/^"|"$/g, '')).includes('pg_stat_statements')) {
+  if (
+    !rows[0].libs
+      .split(',')
+      .map((x) => x.trim().replace(/^"|"$/g, ''))
+      .includes('pg_stat_statements')
+  ) {
     return { available: false, reason: 'pg_stat_statements is not in the server’s shared_preload_libraries' };
   }
   try {
@@ -47,7 +52,13 @@ export async function pgCounters(pool: Pool, statements: boolean): Promise<PgCou
     );
     calls = Number(s[0].n);
   }
-  return { commits: Number(rows[0].x), fetched: Number(rows[0].f), inserted: Number(rows[0].i), updated: Number(rows[0].u), statements: calls };
+  return {
+    commits: Number(rows[0].x),
+    fetched: Number(rows[0].f),
+    inserted: Number(rows[0].i),
+    updated: Number(rows[0].u),
+    statements: calls,
+  };
 }
 
 /** Counter deltas per request, to one decimal. */

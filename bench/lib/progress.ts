@@ -10,7 +10,13 @@ export const fmt = (n: number, d = 0): string =>
 /** A progress bar over a count (events seeded, projected, replayed). */
 export const bar = (label: string, total: number, unit: string): SingleBar => {
   const b = new SingleBar(
-    { format: ` ${label.padEnd(22)} |{bar}| {percentage}% | {value}/{total} ${unit} | {rate} | ETA {eta_formatted}`, hideCursor: true, noTTYOutput: true, notTTYSchedule: 3000, etaBuffer: 20 },
+    {
+      format: ` ${label.padEnd(22)} |{bar}| {percentage}% | {value}/{total} ${unit} | {rate} | ETA {eta_formatted}`,
+      hideCursor: true,
+      noTTYOutput: true,
+      notTTYSchedule: 3000,
+      etaBuffer: 20,
+    },
     Presets.shades_classic,
   );
   b.start(Math.max(total, 1), 0, { rate: '' });
@@ -19,7 +25,10 @@ export const bar = (label: string, total: number, unit: string): SingleBar => {
 
 /** A progress bar over a timed phase. */
 export async function timed<T>(label: string, seconds: number, work: Promise<T>): Promise<T> {
-  const b = new SingleBar({ format: ` ${label.padEnd(34)} |{bar}| {value}/{total} s`, hideCursor: true, noTTYOutput: true, notTTYSchedule: 5000 }, Presets.shades_classic);
+  const b = new SingleBar(
+    { format: ` ${label.padEnd(34)} |{bar}| {value}/{total} s`, hideCursor: true, noTTYOutput: true, notTTYSchedule: 5000 },
+    Presets.shades_classic,
+  );
   const started = Date.now();
   b.start(Math.ceil(seconds), 0);
   const t = setInterval(() => b.update(Math.min(Math.ceil(seconds), Math.floor((Date.now() - started) / 1000))), 250);

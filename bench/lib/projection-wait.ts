@@ -7,7 +7,8 @@ import { sleep } from './stack';
 export const PROJECTION_NAMES = PROJECTIONS.map((p) => p.name);
 
 type Pos = { commit: bigint; prepare: bigint };
-const cmpPos = (a: Pos, b: Pos) => (a.commit === b.commit ? (a.prepare === b.prepare ? 0 : a.prepare < b.prepare ? -1 : 1) : a.commit < b.commit ? -1 : 1);
+const cmpPos = (a: Pos, b: Pos) =>
+  a.commit === b.commit ? (a.prepare === b.prepare ? 0 : a.prepare < b.prepare ? -1 : 1) : a.commit < b.commit ? -1 : 1;
 
 async function headPosition(pool: Pool): Promise<Pos | null> {
   const { rows } = await pool.query<{ c: string; p: string }>(
@@ -24,21 +25,30 @@ async function checkpoints(pool: Pool): Promise<Map<string, Pos | null>> {
     [PROJECTION_NAMES],
   );
   const m = new Map<string, Pos | null>(PROJECTION_NAMES.map((n) => [n, null]));
-  for (const r of rows) m.set(r.name, r.commit_pos === null || r.prepare_pos === null ? null : { commit: BigInt(r.commit_pos), prepare: BigInt(r.prepare_pos) });
+  for (const r of rows)
+    m.set(
+      r.name,
+      r.commit_pos === null || r.prepare_pos === null ? null : { commit: BigInt(r.commit_pos), prepare: BigInt(r.prepare_pos) },
+    );
   return m;
 }
 
 /** Events after a position (the backlog of a projection at that checkpoint). */
 async function eventsAfter(pool: Pool, p: Pos | null): Promise<number> {
-  const { rows } = await pool.query<{ n: string }>('SELECT count(*)::bigint AS n FROM es_events WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)', [
-    (p?.commit ?? 0n).toString(),
-    (p?.prepare ?? 0n).toString(),
-  ]);
+  const { rows } = await pool.query<{ n: string }>(
+    'SELECT count(*)::bigint AS n FROM es_events WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)',
+    [(p?.commit ?? 0n).toString(), (p?.prepare ?? 0n).toString()],
+  );
   return Number(rows[0].n);
 }
 
 /** Waits until every projection's checkpoint reached the head of the log; per projection, when. */
-export async function waitForProjections(pool: Pool, total: number, timeoutS: number, since: number): Promise<{ seconds: number; caughtUp: boolean; perProjection: Record<string, number | null> }> {
+export async function waitForProjections(
+  pool: Pool,
+  total: number,
+  timeoutS: number,
+  since: number,
+): Promise<{ seconds: number; caughtUp: boolean; perProjection: Record<string, number | null> }> {
   const b = bar('projecting the seed', total, 'events');
   const done: Record<string, number | null> = Object.fromEntries(PROJECTION_NAMES.map((n) => [n, null]));
   let lastCount = 0;

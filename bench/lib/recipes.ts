@@ -53,7 +53,10 @@ export function autocannonRequests(r: Recipe, stats: RecipeStats): Pick<LoadOpti
             method: 'POST',
             path: '/api/auth/login',
             headers: json,
-            setupRequest: (req: autocannon.Request) => ({ ...req, body: JSON.stringify({ email: loginEmail(r.first + stats.built++, r.users), password: PASSWORD }) }),
+            setupRequest: (req: autocannon.Request) => ({
+              ...req,
+              body: JSON.stringify({ email: loginEmail(r.first + stats.built++, r.users), password: PASSWORD }),
+            }),
           },
         ],
       };
@@ -90,6 +93,11 @@ export function pacedRequests(r: PacedRecipe, stats: RecipeStats): (i: number) =
     case 'get':
       return (i) => ({ method: 'GET', path: r.path, headers: r.tokens.length ? bearer(r.tokens[i % r.tokens.length]) : {} });
     case 'createPermission':
-      return () => ({ method: 'POST', path: '/api/permissions', headers: { ...json, ...bearer(r.token) }, body: permissionBody(r, r.first + stats.built++) });
+      return () => ({
+        method: 'POST',
+        path: '/api/permissions',
+        headers: { ...json, ...bearer(r.token) },
+        body: permissionBody(r, r.first + stats.built++),
+      });
   }
 }

@@ -36,7 +36,9 @@ const lagOf = (s: ScenarioReport | undefined) => s?.projectionLagMs as Lag | und
 
 const CEILING_NAMES = { http: 'HTTP', commit: 'commit', hash: 'hash-bound' } as const;
 const ceilingOf = (c: CeilingRatio | undefined): string =>
-  c ? `${f(c.ceiling, c.kind === 'hash' ? 1 : 0)}/s (${CEILING_NAMES[c.kind]}${c.kind === 'http' ? `, ${c.from.replace('httpCeiling', '')} conn.` : ''})` : '—';
+  c
+    ? `${f(c.ceiling, c.kind === 'hash' ? 1 : 0)}/s (${CEILING_NAMES[c.kind]}${c.kind === 'http' ? `, ${c.from.replace('httpCeiling', '')} conn.` : ''})`
+    : '—';
 
 function rows(r: Results): Row[] {
   const s = r.scenarios;
@@ -75,7 +77,12 @@ function rows(r: Results): Row[] {
   simple('refresh', 'refresh (POST /api/auth/token, chained)', '≥ 2,000/s', (l) => l.rps >= 2000);
   simple('me', 'GET /api/auth/me', '≥ 50% of the HTTP ceiling', (_, ratio) => ratio !== undefined && ratio >= 0.5);
   simple('profile', 'GET /api/profile', '≥ 8,000/s, p99 < 10 ms', (l) => l.rps >= 8000 && l.p99 < 10);
-  simple('usersSearch', 'GET /api/users?role=viewer&sort=-createdAt&q=user12', '≥ 1,500/s, p99 < 50 ms', (l) => l.rps >= 1500 && l.p99 < 50);
+  simple(
+    'usersSearch',
+    'GET /api/users?role=viewer&sort=-createdAt&q=user12',
+    '≥ 1,500/s, p99 < 50 ms',
+    (l) => l.rps >= 1500 && l.p99 < 50,
+  );
   simple('usersList', 'GET /api/users?role=viewer&sort=-createdAt', '≥ 1,500/s, p99 < 50 ms', (l) => l.rps >= 1500 && l.p99 < 50);
   const c = s.commands;
   if (c?.load) {
@@ -143,7 +150,9 @@ function rows(r: Results): Row[] {
 }
 
 const cpuRow = (name: string, c: CpuShare | null | undefined): string =>
-  c ? `| ${name} | ${f(c.app, 2)} | ${f(c.appPrimary, 2)} | ${f(c.postgres, 2)} | ${f(c.redis, 2)} | ${f(c.loadGenerator, 2)} | ${f(c.other, 2)} | ${f(c.idle, 2)} |` : '';
+  c
+    ? `| ${name} | ${f(c.app, 2)} | ${f(c.appPrimary, 2)} | ${f(c.postgres, 2)} | ${f(c.redis, 2)} | ${f(c.loadGenerator, 2)} | ${f(c.other, 2)} | ${f(c.idle, 2)} |`
+    : '';
 
 /** The ceilings measured in this run, each with how. */
 function ceilingLines(r: Results): string[] {
@@ -153,7 +162,10 @@ function ceilingLines(r: Results): string[] {
     out.push(`| ${s.title} | **${f(s.load.rps)}/s** | ${ms(s.load.p50)} | ${ms(s.load.p99)} | ${errorsOf(s.load)} |`);
   }
   const hash = r.scenarios.login?.hashRate;
-  if (hash) out.push(`| Hash-bound login limit: bcryptjs compareSync of the seeded hash, ${hash.threads} worker threads, ${f(hash.seconds, 1)} s | **${f(hash.perSecond, 1)}/s** | — | — | — |`);
+  if (hash)
+    out.push(
+      `| Hash-bound login limit: bcryptjs compareSync of the seeded hash, ${hash.threads} worker threads, ${f(hash.seconds, 1)} s | **${f(hash.perSecond, 1)}/s** | — | — | — |`,
+    );
   return out;
 }
 
@@ -162,29 +174,42 @@ export function renderMarkdown(r: Results): string {
   const st = r.settings;
   const L: string[] = [];
   L.push('# Benchmark results', '');
-  L.push(`Run by \`npm run bench\` on ${r.date.slice(0, 19).replace('T', ' ')} UTC${r.finished ? '' : ' — **incomplete run** (stopped early; numbers so far)'}.`, '');
+  L.push(
+    `Run by \`npm run bench\` on ${r.date.slice(0, 19).replace('T', ' ')} UTC${r.finished ? '' : ' — **incomplete run** (stopped early; numbers so far)'}.`,
+    '',
+  );
   L.push(
     `Machine: ${m.cores} × ${m.model}, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}; PostgreSQL ${m.postgres ?? '?'}; load average at start ${(m.loadAverageAtStart as number[]).join(' / ')}.`,
     `App: \`node dist/main.js all\` with API_PROCESSES=${Number(st.apiProcesses ?? 1)} (${Number(st.apiProcesses ?? 1) > 1 ? `${st.apiProcesses} forked API processes sharing the port; the primary runs the projector and workers` : 'API + projector + workers in one process'}), commit ${String(st.commit ?? 'unknown')}, NODE_ENV=production, bcrypt cost **${st.bcryptCost}**, rate limits raised out of reach, load from autocannon in a load process of its own on the same machine over 127.0.0.1.`,
     `Data: ${f(st.users as number)} seeded users (+1 admin), 50 services, 1,000 permissions, grants for 20% of users. Each load scenario: ${st.durationSeconds} s measured${(st.warmupSeconds as number) > 0 ? ` (read scenarios after ${st.warmupSeconds} s of warm-up)` : ''}.${st.cpuProfiled ? ' **The app ran under --cpu-prof: numbers include the profiler’s cost.**' : ''}`,
     '',
   );
-  L.push('| scenario | throughput | ceiling | ratio | p50 | p99 | target | met? | non-2xx / errors |', '|---|---|---|---|---|---|---|---|---|');
-  for (const x of rows(r)) L.push(`| ${x.scenario} | ${x.throughput} | ${x.ceiling} | ${x.ratio} | ${x.p50} | ${x.p99} | ${x.target} | ${yes(x.met)} | ${x.errors} |`);
+  L.push(
+    '| scenario | throughput | ceiling | ratio | p50 | p99 | target | met? | non-2xx / errors |',
+    '|---|---|---|---|---|---|---|---|---|',
+  );
+  for (const x of rows(r))
+    L.push(
+      `| ${x.scenario} | ${x.throughput} | ${x.ceiling} | ${x.ratio} | ${x.p50} | ${x.p99} | ${x.target} | ${yes(x.met)} | ${x.errors} |`,
+    );
   L.push('');
 
   const ceilings = ceilingLines(r);
   if (ceilings.length) {
     L.push('## Ceilings (measured in this run)', '');
     L.push(
-      'Each scenario is compared with what bounds it on this machine, measured in the same run: the reads (`/me`, `/profile`, users) with a bare Koa hello-world run like the API (as many processes, the same connections, load process, warm-up and duration), the appending scenarios (refresh, commands, lag) with a `BEGIN; INSERT; COMMIT` loop (one round trip per transaction) through `pg` from 16 connections on the bench database, login with the bcrypt verify rate. The absolute figures are this machine\'s; the ratios are what carries from machine to machine.',
+      "Each scenario is compared with what bounds it on this machine, measured in the same run: the reads (`/me`, `/profile`, users) with a bare Koa hello-world run like the API (as many processes, the same connections, load process, warm-up and duration), the appending scenarios (refresh, commands, lag) with a `BEGIN; INSERT; COMMIT` loop (one round trip per transaction) through `pg` from 16 connections on the bench database, login with the bcrypt verify rate. The absolute figures are this machine's; the ratios are what carries from machine to machine.",
       '',
     );
     L.push('| ceiling | figure | p50 | p99 | errors |', '|---|---|---|---|---|', ...ceilings, '');
   }
 
   const checks = Object.entries(r.scenarios).flatMap(([k, s]) =>
-    s?.crossCheck && s.load ? [`| ${k} | ${f(s.load.rps)} req/s | ${f(s.crossCheck.rps)} req/s | ${f(s.crossCheck.ratio, 2)} | ${yes(s.crossCheck.agrees)}${s.crossCheck.busyMachine ? ` (machine busy: other processes took ${f(Math.max(s.cpu?.other ?? 0, s.crossCheck.cpu?.other ?? 0), 2)} cores)` : ''} | ${f(s.crossCheck.cpu?.loadGenerator, 2)} | \`${s.crossCheck.command}\` |`] : [],
+    s?.crossCheck && s.load
+      ? [
+          `| ${k} | ${f(s.load.rps)} req/s | ${f(s.crossCheck.rps)} req/s | ${f(s.crossCheck.ratio, 2)} | ${yes(s.crossCheck.agrees)}${s.crossCheck.busyMachine ? ` (machine busy: other processes took ${f(Math.max(s.cpu?.other ?? 0, s.crossCheck.cpu?.other ?? 0), 2)} cores)` : ''} | ${f(s.crossCheck.cpu?.loadGenerator, 2)} | \`${s.crossCheck.command}\` |`,
+        ]
+      : [],
   );
   if (checks.length) {
     L.push('## Cross-check with the plain autocannon CLI', '');
@@ -192,17 +217,31 @@ export function renderMarkdown(r: Results): string {
       `Right after each read scenario, the autocannon CLI (\`node node_modules/autocannon/autocannon.js\`, no options beyond these) against the same app process, with the same connections and duration and one session's token. They agree when the bench's figure is within ±${f(AGREEMENT * 100)}% of the CLI's; when other processes of the machine took CPU during either run, the comparison says more about the machine than about the bench.`,
       '',
     );
-    L.push('| scenario | bench | autocannon CLI | bench ÷ CLI | agree? | CLI cores | command |', '|---|---|---|---|---|---|---|', ...checks, '');
+    L.push(
+      '| scenario | bench | autocannon CLI | bench ÷ CLI | agree? | CLI cores | command |',
+      '|---|---|---|---|---|---|---|',
+      ...checks,
+      '',
+    );
   }
 
   if (r.seed || r.projectionOfSeed) {
     L.push('## Seed and its projection', '');
-    if (r.seed) L.push(`- Seeded **${f(r.seed.events as number)} events** in ${f(r.seed.seconds as number, 1)} s (${f(r.seed.eventsPerSecond as number)} events/s): ${r.seed.method}.`);
+    if (r.seed)
+      L.push(
+        `- Seeded **${f(r.seed.events as number)} events** in ${f(r.seed.seconds as number, 1)} s (${f(r.seed.eventsPerSecond as number)} events/s): ${r.seed.method}.`,
+      );
     const p = r.projectionOfSeed;
     if (p) {
-      L.push(`- The app projected them in **${f(p.seconds as number, 1)} s = ${f(p.eventsPerSecond as number)} events/s** (${p.caughtUp ? 'all projections caught up' : '**not caught up** within the time allowed'}); ${p.method}.`);
+      L.push(
+        `- The app projected them in **${f(p.seconds as number, 1)} s = ${f(p.eventsPerSecond as number)} events/s** (${p.caughtUp ? 'all projections caught up' : '**not caught up** within the time allowed'}); ${p.method}.`,
+      );
       const per = p.secondsPerProjection as Record<string, number | null>;
-      L.push(`- Caught up after (s): ${Object.entries(per).map(([k, v]) => `${k} ${v === null ? '—' : f(v, 1)}`).join(', ')}.`);
+      L.push(
+        `- Caught up after (s): ${Object.entries(per)
+          .map(([k, v]) => `${k} ${v === null ? '—' : f(v, 1)}`)
+          .join(', ')}.`,
+      );
     }
     L.push('');
   }
@@ -211,7 +250,10 @@ export function renderMarkdown(r: Results): string {
   if (rp && typeof rp.eventsPerSecond === 'number') {
     L.push('## Replay', '');
     L.push(`${rp.method}.`, '');
-    L.push(`${f(rp.processed as number)} of ${f(rp.logEvents as number)} log events in ${f(rp.seconds as number, 1)} s = **${f(rp.eventsPerSecond as number)} events/s**${rp.finished ? '' : ` (stopped at the cap; a full pass would take about ${f(rp.projectedSeconds as number, 0)} s)`}.`, '');
+    L.push(
+      `${f(rp.processed as number)} of ${f(rp.logEvents as number)} log events in ${f(rp.seconds as number, 1)} s = **${f(rp.eventsPerSecond as number)} events/s**${rp.finished ? '' : ` (stopped at the cap; a full pass would take about ${f(rp.projectedSeconds as number, 0)} s)`}.`,
+      '',
+    );
   }
 
   const lagRows = (['commands', 'lag'] as const).map((k) => [k, lagOf(r.scenarios[k])] as const).filter(([, l]) => l);
@@ -222,7 +264,10 @@ export function renderMarkdown(r: Results): string {
       '',
     );
     L.push('| run | commands | lag p50 | lag p99 | not visible |', '|---|---|---|---|---|');
-    for (const [k, l] of lagRows) L.push(`| ${k === 'commands' ? 'as fast as possible' : `paced at ${f(r.scenarios.lag?.targetRate as number)}/s`} | ${f(l!.samples)} | ${ms(l!.p50)} | ${ms(l!.p99)} | ${f(l!.notVisible)} |`);
+    for (const [k, l] of lagRows)
+      L.push(
+        `| ${k === 'commands' ? 'as fast as possible' : `paced at ${f(r.scenarios.lag?.targetRate as number)}/s`} | ${f(l!.samples)} | ${ms(l!.p50)} | ${ms(l!.p99)} | ${f(l!.notVisible)} |`,
+      );
     L.push('');
   }
 
@@ -230,15 +275,24 @@ export function renderMarkdown(r: Results): string {
     ...Object.entries(r.scenarios).map(([k, s]) => [k, s?.logGrowth] as const),
     ['sign-ins before the scenarios', r.signIns] as const,
   ].flatMap(([k, g]) =>
-    g && g.events > 0 ? [`| ${k} | ${f(g.perRequest.events, 2)} | ${f(g.perRequest.eventRowBytes)} | ${f(g.perRequest.eventLogBytes)} | ${f(g.perRequest.readModelBytes)} | ${f(g.requests)} |`] : [],
+    g && g.events > 0
+      ? [
+          `| ${k} | ${f(g.perRequest.events, 2)} | ${f(g.perRequest.eventRowBytes)} | ${f(g.perRequest.eventLogBytes)} | ${f(g.perRequest.readModelBytes)} | ${f(g.requests)} |`,
+        ]
+      : [],
   );
   if (growth.length) {
     L.push('## Log growth', '');
     L.push(
-      'What each request added to the database, over the scenario: events appended, their row data (`pg_column_size` of the `es_events` rows: no row header, no index entries), and the growth on disk (`pg_total_relation_size`: heap, indexes and TOAST) of the event store\'s tables (`es_*`) and of the read models (every other table of the app). On-disk figures move by 8 kB pages: short runs make them coarse.',
+      "What each request added to the database, over the scenario: events appended, their row data (`pg_column_size` of the `es_events` rows: no row header, no index entries), and the growth on disk (`pg_total_relation_size`: heap, indexes and TOAST) of the event store's tables (`es_*`) and of the read models (every other table of the app). On-disk figures move by 8 kB pages: short runs make them coarse.",
       '',
     );
-    L.push('| scenario | events / request | event row bytes / request | event tables on disk, bytes / request | read models on disk, bytes / request | requests |', '|---|---|---|---|---|---|', ...growth, '');
+    L.push(
+      '| scenario | events / request | event row bytes / request | event tables on disk, bytes / request | read models on disk, bytes / request | requests |',
+      '|---|---|---|---|---|---|',
+      ...growth,
+      '',
+    );
   }
   if (r.userDay) {
     const d = r.userDay;
@@ -257,12 +311,21 @@ export function renderMarkdown(r: Results): string {
       'From /proc, sampled each second: the app processes (the primary and its forked API processes, all threads, bcrypt workers included; for the HTTP ceiling, the bare Koa app), the primary alone, every `postgres` process, `redis-server`, the load generator (the bench and its load processes), the rest of the machine, and idle.',
       '',
     );
-    L.push('| scenario | app | of which primary | postgres | redis | load generator | other | idle |', '|---|---|---|---|---|---|---|---|', ...cpuLines, '');
+    L.push(
+      '| scenario | app | of which primary | postgres | redis | load generator | other | idle |',
+      '|---|---|---|---|---|---|---|---|',
+      ...cpuLines,
+      '',
+    );
   }
 
   const pgLines = Object.entries(r.scenarios).flatMap(([k, s]) => {
     const p = s?.postgresPerRequest;
-    return p ? [`| ${k} | ${f(p.transactions, 1)} | ${p.statements === undefined ? '—' : f(p.statements, 1)} | ${f(p.rowsFetched, 1)} | ${f(p.rowsInserted, 1)} | ${f(p.rowsUpdated, 1)} |`] : [];
+    return p
+      ? [
+          `| ${k} | ${f(p.transactions, 1)} | ${p.statements === undefined ? '—' : f(p.statements, 1)} | ${f(p.rowsFetched, 1)} | ${f(p.rowsInserted, 1)} | ${f(p.rowsUpdated, 1)} |`,
+        ]
+      : [];
   });
   if (pgLines.length) {
     L.push('## PostgreSQL work per request', '');
@@ -270,15 +333,37 @@ export function renderMarkdown(r: Results): string {
       `From the statistics of the bench database over each scenario (everything the app did meanwhile, projections included), divided by the requests answered: commits from \`pg_stat_database.xact_commit\` (a statement outside a transaction counts as one); statements: ${String(st.statementsPerRequest ?? 'not counted')}. Aims of issue 15: statements per refresh ≤ 2, per CreatePermission ≤ 4.`,
       '',
     );
-    L.push('| scenario | commits | statements | rows fetched | rows inserted | rows updated |', '|---|---|---|---|---|---|', ...pgLines, '');
+    L.push(
+      '| scenario | commits | statements | rows fetched | rows inserted | rows updated |',
+      '|---|---|---|---|---|---|',
+      ...pgLines,
+      '',
+    );
   }
 
-  const prof = r.cpuProfile as { file: string; topFunctions: { name: string; where: string; share: number }[]; byPackage: { name: string; share: number }[]; scenarios: string[] } | undefined;
+  const prof = r.cpuProfile as
+    | {
+        file: string;
+        topFunctions: { name: string; where: string; share: number }[];
+        byPackage: { name: string; share: number }[];
+        scenarios: string[];
+      }
+    | undefined;
   if (prof) {
     L.push('## CPU profile of the app (main thread, self time)', '');
     L.push(`\`node --cpu-prof\` over the scenarios ${prof.scenarios.join(', ')}; file \`${prof.file}\` (open in Chrome DevTools).`, '');
-    L.push('| share of busy time | package |', '|---|---|', ...prof.byPackage.slice(0, 12).map((p) => `| ${f(p.share, 1)}% | ${p.name} |`), '');
-    L.push('| share | function | where |', '|---|---|---|', ...prof.topFunctions.slice(0, 20).map((t) => `| ${f(t.share, 1)}% | \`${t.name}\` | ${t.where} |`), '');
+    L.push(
+      '| share of busy time | package |',
+      '|---|---|',
+      ...prof.byPackage.slice(0, 12).map((p) => `| ${f(p.share, 1)}% | ${p.name} |`),
+      '',
+    );
+    L.push(
+      '| share | function | where |',
+      '|---|---|---|',
+      ...prof.topFunctions.slice(0, 20).map((t) => `| ${f(t.share, 1)}% | \`${t.name}\` | ${t.where} |`),
+      '',
+    );
   }
 
   L.push('## Reference points', '');

@@ -189,7 +189,15 @@ export function agreement(bench: number, cli: number): { ratio: number; agrees: 
 /** Growth divided by the requests that caused it. */
 export function growthPerRequest(g: Omit<LogGrowth, 'perRequest'>): LogGrowth {
   const per = (x: number) => (g.requests > 0 ? x / g.requests : NaN);
-  return { ...g, perRequest: { events: per(g.events), eventRowBytes: per(g.eventRowBytes), eventLogBytes: per(g.eventLogBytes), readModelBytes: per(g.readModelBytes) } };
+  return {
+    ...g,
+    perRequest: {
+      events: per(g.events),
+      eventRowBytes: per(g.eventRowBytes),
+      eventLogBytes: per(g.eventLogBytes),
+      readModelBytes: per(g.readModelBytes),
+    },
+  };
 }
 
 const DAY_SECONDS = 86_400;
@@ -198,5 +206,12 @@ const DAY_SECONDS = 86_400;
 export function userDay(login: LogGrowth, refresh: LogGrowth, accessTokenTtlSeconds: number, loginFrom: string): UserDayGrowth {
   const refreshesPerDay = DAY_SECONDS / accessTokenTtlSeconds;
   const day = (k: 'events' | 'eventRowBytes' | 'eventLogBytes') => login.perRequest[k] + refreshesPerDay * refresh.perRequest[k];
-  return { accessTokenTtlSeconds, refreshesPerDay, events: day('events'), eventRowBytes: day('eventRowBytes'), eventLogBytes: day('eventLogBytes'), loginFrom };
+  return {
+    accessTokenTtlSeconds,
+    refreshesPerDay,
+    events: day('events'),
+    eventRowBytes: day('eventRowBytes'),
+    eventLogBytes: day('eventLogBytes'),
+    loginFrom,
+  };
 }

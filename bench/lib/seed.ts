@@ -56,10 +56,17 @@ const UPSERT_STREAMS = `
   ON CONFLICT (stream_id) DO UPDATE SET revision = GREATEST(es_streams.revision, EXCLUDED.revision)`;
 
 /** Inserts batches with `concurrency` connections; each batch (and its stream revisions) in one transaction. */
-export async function insertBatches(pool: Pool, batches: AsyncIterable<SeedEvent[]> | Iterable<SeedEvent[]>, concurrency: number, onBatch: (n: number) => void): Promise<number> {
-  const it = (Symbol.asyncIterator in batches ? (batches as AsyncIterable<SeedEvent[]>)[Symbol.asyncIterator]() : (batches as Iterable<SeedEvent[]>)[Symbol.iterator]()) as
-    | AsyncIterator<SeedEvent[]>
-    | Iterator<SeedEvent[]>;
+export async function insertBatches(
+  pool: Pool,
+  batches: AsyncIterable<SeedEvent[]> | Iterable<SeedEvent[]>,
+  concurrency: number,
+  onBatch: (n: number) => void,
+): Promise<number> {
+  const it = (
+    Symbol.asyncIterator in batches
+      ? (batches as AsyncIterable<SeedEvent[]>)[Symbol.asyncIterator]()
+      : (batches as Iterable<SeedEvent[]>)[Symbol.iterator]()
+  ) as AsyncIterator<SeedEvent[]> | Iterator<SeedEvent[]>;
   let total = 0;
   const one = async (client: PoolClient, batch: SeedEvent[]) => {
     const rows = batch.map((e) => ({ s: e.stream, r: e.revision, i: e.id, t: e.type, d: e.data, m: e.metadata, c: e.at }));
@@ -91,8 +98,50 @@ export async function insertBatches(pool: Pool, batches: AsyncIterable<SeedEvent
   return total;
 }
 
-const FIRST = ['Ada', 'Alan', 'Grace', 'Linus', 'Barbara', 'Edsger', 'Margaret', 'Ken', 'Frances', 'Dennis', 'Radia', 'Donald', 'Hedy', 'Tim', 'Karen', 'John', 'Sophie', 'Niklaus', 'Adele', 'Guido'];
-const LAST = ['Lovelace', 'Turing', 'Hopper', 'Torvalds', 'Liskov', 'Dijkstra', 'Hamilton', 'Thompson', 'Allen', 'Ritchie', 'Perlman', 'Knuth', 'Lamarr', 'Berners-Lee', 'Jones', 'McCarthy', 'Wilson', 'Wirth', 'Goldberg', 'van Rossum'];
+const FIRST = [
+  'Ada',
+  'Alan',
+  'Grace',
+  'Linus',
+  'Barbara',
+  'Edsger',
+  'Margaret',
+  'Ken',
+  'Frances',
+  'Dennis',
+  'Radia',
+  'Donald',
+  'Hedy',
+  'Tim',
+  'Karen',
+  'John',
+  'Sophie',
+  'Niklaus',
+  'Adele',
+  'Guido',
+];
+const LAST = [
+  'Lovelace',
+  'Turing',
+  'Hopper',
+  'Torvalds',
+  'Liskov',
+  'Dijkstra',
+  'Hamilton',
+  'Thompson',
+  'Allen',
+  'Ritchie',
+  'Perlman',
+  'Knuth',
+  'Lamarr',
+  'Berners-Lee',
+  'Jones',
+  'McCarthy',
+  'Wilson',
+  'Wirth',
+  'Goldberg',
+  'van Rossum',
+];
 
 const seededProfile = (i: number): Record<string, unknown> | null =>
   i % 3 === 0 ? { locale: ['en-GB', 'de-DE', 'fr-FR', 'es-ES'][i % 4], newsletter: i % 2 === 0 } : null;
@@ -152,8 +201,22 @@ export function* seedEvents(plan: SeedPlan, ids: SeededIds, batchSize: number): 
   ids.serviceIds.forEach((serviceId, s) => {
     const name = `Bench Service ${String(s + 1).padStart(2, '0')}`;
     push(
-      ev<ClaimEvent, 'ValueClaimed'>(claimStream('serviceName', normaliseCatalogueName(name)), 0, 'ValueClaimed', { kind: 'serviceName', userId: serviceId, at: catalogueAt }, meta(ids.adminId), catalogueAt),
-      ev<ServiceEvent, 'ServiceCreated'>(serviceStream(serviceId), 0, 'ServiceCreated', { serviceId: serviceId as never, name, description: `Seeded service ${s + 1}` }, meta(ids.adminId), catalogueAt),
+      ev<ClaimEvent, 'ValueClaimed'>(
+        claimStream('serviceName', normaliseCatalogueName(name)),
+        0,
+        'ValueClaimed',
+        { kind: 'serviceName', userId: serviceId, at: catalogueAt },
+        meta(ids.adminId),
+        catalogueAt,
+      ),
+      ev<ServiceEvent, 'ServiceCreated'>(
+        serviceStream(serviceId),
+        0,
+        'ServiceCreated',
+        { serviceId: serviceId as never, name, description: `Seeded service ${s + 1}` },
+        meta(ids.adminId),
+        catalogueAt,
+      ),
     );
   });
   ids.permissionIds.forEach((permissionId, p) => {
@@ -162,17 +225,52 @@ export function* seedEvents(plan: SeedPlan, ids: SeededIds, batchSize: number): 
     const serviceIds = [service];
     if (p % 4 === 0) serviceIds.push(ids.serviceIds[(p + 7) % ids.serviceIds.length]);
     push(
-      ev<ClaimEvent, 'ValueClaimed'>(claimStream('permissionName', normaliseCatalogueName(name)), 0, 'ValueClaimed', { kind: 'permissionName', userId: permissionId, at: catalogueAt }, meta(ids.adminId), catalogueAt),
-      ev<PermissionEvent, 'PermissionCreated'>(permissionStream(permissionId), 0, 'PermissionCreated', { permissionId: permissionId as never, name, serviceIds: serviceIds as never[] }, meta(ids.adminId), catalogueAt),
+      ev<ClaimEvent, 'ValueClaimed'>(
+        claimStream('permissionName', normaliseCatalogueName(name)),
+        0,
+        'ValueClaimed',
+        { kind: 'permissionName', userId: permissionId, at: catalogueAt },
+        meta(ids.adminId),
+        catalogueAt,
+      ),
+      ev<PermissionEvent, 'PermissionCreated'>(
+        permissionStream(permissionId),
+        0,
+        'PermissionCreated',
+        { permissionId: permissionId as never, name, serviceIds: serviceIds as never[] },
+        meta(ids.adminId),
+        catalogueAt,
+      ),
     );
   });
   yield* flush();
 
-  const register = (userId: string, email: string, username: string | null, first: string | null, last: string | null, role: Role, atMs: number, profile: Record<string, unknown> | null) => {
+  const register = (
+    userId: string,
+    email: string,
+    username: string | null,
+    first: string | null,
+    last: string | null,
+    role: Role,
+    atMs: number,
+    profile: Record<string, unknown> | null,
+  ) => {
     const at = new Date(atMs).toISOString();
     const m = meta(userId);
-    push(ev<ClaimEvent, 'ValueClaimed'>(claimStream('email', normaliseEmail(email)), 0, 'ValueClaimed', { kind: 'email', userId, at }, m, at));
-    if (username) push(ev<ClaimEvent, 'ValueClaimed'>(claimStream('username', normaliseUsername(username)), 0, 'ValueClaimed', { kind: 'username', userId, at }, m, at));
+    push(
+      ev<ClaimEvent, 'ValueClaimed'>(claimStream('email', normaliseEmail(email)), 0, 'ValueClaimed', { kind: 'email', userId, at }, m, at),
+    );
+    if (username)
+      push(
+        ev<ClaimEvent, 'ValueClaimed'>(
+          claimStream('username', normaliseUsername(username)),
+          0,
+          'ValueClaimed',
+          { kind: 'username', userId, at },
+          m,
+          at,
+        ),
+      );
     push(
       ev<UserEvent, 'UserRegistered'>(
         userStream(userId),
@@ -211,7 +309,16 @@ export function* seedEvents(plan: SeedPlan, ids: SeededIds, batchSize: number): 
       const granted = new Set<string>();
       while (granted.size < n) granted.add(ids.permissionIds[Math.floor(rand() * ids.permissionIds.length)]);
       const at = new Date(ids.registeredAt(i) + 60_000).toISOString();
-      push(ev<UserGrantsEvent, 'UserPermissionsSet'>(userGrantsStream(ids.userIds[i]), 0, 'UserPermissionsSet', { permissionIds: [...granted] as never[] }, meta(ids.adminId), at));
+      push(
+        ev<UserGrantsEvent, 'UserPermissionsSet'>(
+          userGrantsStream(ids.userIds[i]),
+          0,
+          'UserPermissionsSet',
+          { permissionIds: [...granted] as never[] },
+          meta(ids.adminId),
+          at,
+        ),
+      );
     }
     yield* flush();
   }
@@ -257,7 +364,12 @@ export function countSeedEvents(plan: SeedPlan): number {
  * revisions of its stream (after the registration at revision 0) and stay in one batch.
  * `oldValue` is always the value before, as the decider would have recorded it.
  */
-export function* profileUpdateEvents(ids: SeededIds, count: number, batchSize: number, lastRevision: (userId: string) => number = () => 0): Generator<SeedEvent[]> {
+export function* profileUpdateEvents(
+  ids: SeededIds,
+  count: number,
+  batchSize: number,
+  lastRevision: (userId: string) => number = () => 0,
+): Generator<SeedEvent[]> {
   const users = ids.userIds.length;
   const perUser = Math.ceil(count / users);
   let left = count;

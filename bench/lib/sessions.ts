@@ -10,10 +10,20 @@ export interface Session {
 }
 
 export async function login(url: string, email: string): Promise<Session> {
-  const r = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: PASSWORD }) });
+  const r = await fetch(`${url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password: PASSWORD }),
+  });
   const body = (await r.json()) as Record<string, unknown>;
   if (r.status !== 200) throw new Error(`login ${email}: ${r.status} ${JSON.stringify(body)}`);
-  return { email, userId: (body.user as { id: string }).id, accessToken: body.accessToken as string, refreshToken: body.refreshToken as string, sessionId: body.sessionId as string };
+  return {
+    email,
+    userId: (body.user as { id: string }).id,
+    accessToken: body.accessToken as string,
+    refreshToken: body.refreshToken as string,
+    sessionId: body.sessionId as string,
+  };
 }
 
 export async function loginMany(url: string, emails: string[], concurrency: number): Promise<Session[]> {

@@ -46,7 +46,8 @@ export const withDatabase = (url: string, db: string): string => {
 /** Only loopback targets: the bench never sends traffic elsewhere. */
 export function assertLoopback(url: string, what: string): void {
   const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-  if (!/^(127\.\d+\.\d+\.\d+|localhost|::1)$/.test(host)) throw new Error(`${what} must point at this machine (127.0.0.1/localhost/::1), got ${host}`);
+  if (!/^(127\.\d+\.\d+\.\d+|localhost|::1)$/.test(host))
+    throw new Error(`${what} must point at this machine (127.0.0.1/localhost/::1), got ${host}`);
 }
 
 export interface BenchDatabase {
@@ -123,7 +124,14 @@ const TAIL_BYTES = 64 * 1024;
  * not through a pipe to the bench: a process that logs much is then not slowed by the bench's
  * reading, and the bench's event loop does not carry the app's output.
  */
-export async function startServer(o: { name: string; args: string[]; env: NodeJS.ProcessEnv; port: number; readyPath: string; logFile: string }): Promise<ServerProcess> {
+export async function startServer(o: {
+  name: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  port: number;
+  readyPath: string;
+  logFile: string;
+}): Promise<ServerProcess> {
   const out = fs.openSync(o.logFile, 'a');
   const child = spawn(process.execPath, o.args, { cwd: ROOT, env: o.env, stdio: ['ignore', out, out] });
   fs.closeSync(out);
@@ -134,7 +142,12 @@ export async function startServer(o: { name: string; args: string[]; env: NodeJS
       try {
         const buf = Buffer.alloc(Math.min(size, TAIL_BYTES));
         fs.readSync(fd, buf, 0, buf.length, size - buf.length);
-        return buf.toString('utf8').split('\n').slice(-200).map((l) => (l.length > 2000 ? `${l.slice(0, 2000)}…` : l)).join('\n');
+        return buf
+          .toString('utf8')
+          .split('\n')
+          .slice(-200)
+          .map((l) => (l.length > 2000 ? `${l.slice(0, 2000)}…` : l))
+          .join('\n');
       } finally {
         fs.closeSync(fd);
       }
@@ -187,7 +200,14 @@ export async function startServer(o: { name: string; args: string[]; env: NodeJS
 export function startApp(env: NodeJS.ProcessEnv, port: number, nodeArgs: string[] = []): Promise<ServerProcess> {
   const main = path.join(ROOT, 'dist', 'main.js');
   if (!fs.existsSync(main)) throw new Error('dist/main.js is missing: the build did not produce it');
-  return startServer({ name: 'the app', args: [...nodeArgs, main, 'all'], env, port, readyPath: '/health/live', logFile: path.join(env.DATA_DIR!, 'app.log') });
+  return startServer({
+    name: 'the app',
+    args: [...nodeArgs, main, 'all'],
+    env,
+    port,
+    readyPath: '/health/live',
+    logFile: path.join(env.DATA_DIR!, 'app.log'),
+  });
 }
 
 /** Runs a command to completion, output shown; rejects on a non-zero exit. */
@@ -205,6 +225,8 @@ export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     });
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}:\n${out.slice(-4000)}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}:\n${out.slice(-4000)}`)),
+    );
   });
 }

@@ -16,5 +16,10 @@ export const commands: ScenarioRun = async (ctx) => {
   await sleep(500);
   const lag = await lagBetween(ctx.pool, from, new Date());
   log(`  projection lag (append → row visible): p50 ${fmt(lag.p50, 1)} ms, p99 ${fmt(lag.p99, 1)} ms over ${lag.samples} commands`);
-  return { commands: { ...reportOf('POST /api/permissions (CreatePermission as admin, unique names; answers after read-your-writes)', m), projectionLagMs: lag } };
+  return {
+    commands: {
+      ...reportOf('POST /api/permissions (CreatePermission as admin, unique names; answers after read-your-writes)', m),
+      projectionLagMs: lag,
+    },
+  };
 };

@@ -12,9 +12,19 @@ import { fmt, log } from '../lib/progress';
 export const commitCeiling: ScenarioRun = async (ctx) => {
   await ctx.pool.query(commitTableDdl);
   try {
-    const m = await ctx.measure('BEGIN; INSERT; COMMIT', { tool: 'commits', databaseUrl: ctx.databaseUrl, connections: CONNECTIONS.commitCeiling, durationSeconds: ctx.o.duration });
+    const m = await ctx.measure('BEGIN; INSERT; COMMIT', {
+      tool: 'commits',
+      databaseUrl: ctx.databaseUrl,
+      connections: CONNECTIONS.commitCeiling,
+      durationSeconds: ctx.o.duration,
+    });
     log(`  commit ceiling: ${fmt(m.load.rps)} transactions/s from ${CONNECTIONS.commitCeiling} connections`);
-    return { commitCeiling: reportOf(`Commit ceiling: BEGIN; INSERT; COMMIT in one round trip, ${CONNECTIONS.commitCeiling} pg connections, scratch table`, m) };
+    return {
+      commitCeiling: reportOf(
+        `Commit ceiling: BEGIN; INSERT; COMMIT in one round trip, ${CONNECTIONS.commitCeiling} pg connections, scratch table`,
+        m,
+      ),
+    };
   } finally {
     await ctx.pool.query(`DROP TABLE IF EXISTS ${COMMIT_TABLE}`);
   }

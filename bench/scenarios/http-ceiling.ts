@@ -24,7 +24,13 @@ export const httpCeiling: ScenarioRun = async (ctx) => {
   const hello = await startServer({
     name: 'the bare Koa app',
     args: ['--import', 'tsx', path.join(ROOT, 'bench', 'lib', 'hello-koa.ts')],
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', PORT: String(port), PROCESSES: String(ctx.apiProcesses) },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NODE_ENV: 'production',
+      PORT: String(port),
+      PROCESSES: String(ctx.apiProcesses),
+    },
     port,
     readyPath: '/',
     logFile: path.join(dir, 'hello.log'),
@@ -36,7 +42,10 @@ export const httpCeiling: ScenarioRun = async (ctx) => {
       await ctx.warm(job);
       const m = await ctx.measure(`bare Koa, ${connections} connections`, job, hello.child.pid ?? null);
       log(`  HTTP ceiling at ${connections} connections, ${ctx.apiProcesses} process(es): ${fmt(m.load.rps)} req/s`);
-      reports[httpCeilingKey(connections)] = { ...reportOf(`HTTP ceiling: bare Koa hello-world, ${ctx.apiProcesses} process(es) (node:cluster), ${connections} connections`, m), processes: ctx.apiProcesses };
+      reports[httpCeilingKey(connections)] = {
+        ...reportOf(`HTTP ceiling: bare Koa hello-world, ${ctx.apiProcesses} process(es) (node:cluster), ${connections} connections`, m),
+        processes: ctx.apiProcesses,
+      };
     }
   } finally {
     await hello.stop();

@@ -16,6 +16,14 @@ export const lag: ScenarioRun = async (ctx) => {
   const m = await ctx.measure(`commands at ${rate}/s`, ctx.paced(ctx.newPermissions(), rate, CONNECTIONS.lag, ctx.o.duration));
   await sleep(500);
   const lagMs = await lagBetween(ctx.pool, from, new Date());
-  log(`  achieved ${fmt(m.load.rps)} commands/s; lag p50 ${fmt(lagMs.p50, 1)} ms, p99 ${fmt(lagMs.p99, 1)} ms (${lagMs.samples} samples, ${lagMs.notVisible} not visible)`);
-  return { lag: { ...reportOf(`Projection lag of CreatePermission at a steady ${rate} commands/s (open loop)`, m), targetRate: rate, projectionLagMs: lagMs } };
+  log(
+    `  achieved ${fmt(m.load.rps)} commands/s; lag p50 ${fmt(lagMs.p50, 1)} ms, p99 ${fmt(lagMs.p99, 1)} ms (${lagMs.samples} samples, ${lagMs.notVisible} not visible)`,
+  );
+  return {
+    lag: {
+      ...reportOf(`Projection lag of CreatePermission at a steady ${rate} commands/s (open loop)`, m),
+      targetRate: rate,
+      projectionLagMs: lagMs,
+    },
+  };
 };

@@ -11,7 +11,9 @@ import { PASSWORD } from '../lib/accounts';
 import { fmt, log } from '../lib/progress';
 
 export const login: ScenarioRun = async (ctx) => {
-  log(`  raw bcrypt verify rate: ${os.availableParallelism?.() ?? os.cpus().length} worker threads, cost ${ctx.o.bcryptCost}, ${ctx.o.hashSeconds} s`);
+  log(
+    `  raw bcrypt verify rate: ${os.availableParallelism?.() ?? os.cpus().length} worker threads, cost ${ctx.o.bcryptCost}, ${ctx.o.hashSeconds} s`,
+  );
   const hash = await measureHashRate(PASSWORD, ctx.ids.passwordHash, ctx.o.hashSeconds * 1000);
   log(`  hash-bound limit: ${fmt(hash.perSecond, 1)} verifies/s (${fmt(hash.perThreadPerSecond, 1)} per thread)`);
   const m = await ctx.measure('login', ctx.autocannon(ctx.logins(), CONNECTIONS.login, ctx.o.duration));

@@ -20,15 +20,22 @@ export const replay: ScenarioRun = async (ctx) => {
   const extra = Math.max(0, o.replayEvents - Number(rows[0].n));
   if (extra > 0) {
     // Users that logged in during the scenarios have later revisions: edits go after them.
-    const { rows: revs } = await pool.query<{ stream_id: string; revision: string }>("SELECT stream_id, revision::text FROM es_streams WHERE stream_id LIKE 'user-%' AND revision > 0");
+    const { rows: revs } = await pool.query<{ stream_id: string; revision: string }>(
+      "SELECT stream_id, revision::text FROM es_streams WHERE stream_id LIKE 'user-%' AND revision > 0",
+    );
     const base = new Map(revs.map((x) => [x.stream_id.slice('user-'.length), Number(x.revision)]));
     const b = bar('seeding profile edits', extra, 'events');
     const t = Date.now();
     let done = 0;
-    await insertBatches(pool, profileUpdateEvents(ctx.ids, extra, 5000, (userId) => base.get(userId) ?? 0), 2, (k) => {
-      done += k;
-      b.update(done, { rate: `${fmt(done / ((Date.now() - t) / 1000))} ev/s` });
-    });
+    await insertBatches(
+      pool,
+      profileUpdateEvents(ctx.ids, extra, 5000, (userId) => base.get(userId) ?? 0),
+      2,
+      (k) => {
+        done += k;
+        b.update(done, { rate: `${fmt(done / ((Date.now() - t) / 1000))} ev/s` });
+      },
+    );
     b.stop();
     await pool.query('ANALYZE');
     log(`added ${fmt(done)} ProfileUpdated events in ${fmt((Date.now() - t) / 1000, 1)} s`);
@@ -50,7 +57,11 @@ export const replay: ScenarioRun = async (ctx) => {
 };
 
 /** Replays every projection in a child process (the built app's code), stopped at the cap. */
-function replayAll(databaseUrl: string, logEvents: number, capSeconds: number): Promise<{ processed: number; seconds: number; eventsPerSecond: number; finished: boolean; projectedSeconds: number }> {
+function replayAll(
+  databaseUrl: string,
+  logEvents: number,
+  capSeconds: number,
+): Promise<{ processed: number; seconds: number; eventsPerSecond: number; finished: boolean; projectedSeconds: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'lib', 'replay-child.ts'), 'all'], {
       cwd: ROOT,
@@ -94,7 +105,13 @@ function replayAll(databaseUrl: string, logEvents: number, capSeconds: number): 
       }
       const seconds = last.ms / 1000;
       const eventsPerSecond = last.processed / Math.max(seconds, 0.001);
-      resolve({ processed: last.processed, seconds, eventsPerSecond, finished, projectedSeconds: finished ? seconds : logEvents / Math.max(eventsPerSecond, 0.001) });
+      resolve({
+        processed: last.processed,
+        seconds,
+        eventsPerSecond,
+        finished,
+        projectedSeconds: finished ? seconds : logEvents / Math.max(eventsPerSecond, 0.001),
+      });
     });
   });
 }

@@ -13,7 +13,10 @@ export const storm: ScenarioRun = async (ctx) => {
   const profiles = ctx.paced(ctx.gets('/api/profile', ctx.readers), o.stormProfileRate, CONNECTIONS.stormProfile, o.duration);
   await ctx.warm(profiles);
   const idle = await ctx.measure('profile (idle)', profiles);
-  const stormed = await ctx.together('profile during login storm', [profiles, ctx.autocannon(ctx.logins(), CONNECTIONS.stormLogins, o.duration)]);
+  const stormed = await ctx.together('profile during login storm', [
+    profiles,
+    ctx.autocannon(ctx.logins(), CONNECTIONS.stormLogins, o.duration),
+  ]);
   const [during, logins] = stormed.outcomes.map((x) => x.load);
   const after = await ctx.measure('profile (idle, after)', profiles);
   const baseline = after.load.p99 < idle.load.p99 ? after : idle;

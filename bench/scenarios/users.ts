@@ -12,7 +12,11 @@ export const users: ScenarioRun = async (ctx) => {
   if (!admin) throw new Error('the users scenario needs the admin session');
   const reports: Record<string, ScenarioReport> = {};
   for (const [key, q, title] of [
-    ['usersSearch', '/api/users?role=viewer&sort=-createdAt&q=user12', `GET /api/users?role=viewer&sort=-createdAt&q=user12 (admin, over ${fmt(ctx.o.users)} users)`],
+    [
+      'usersSearch',
+      '/api/users?role=viewer&sort=-createdAt&q=user12',
+      `GET /api/users?role=viewer&sort=-createdAt&q=user12 (admin, over ${fmt(ctx.o.users)} users)`,
+    ],
     ['usersList', '/api/users?role=viewer&sort=-createdAt', 'GET /api/users?role=viewer&sort=-createdAt (admin, no q)'],
   ] as const) {
     log(`scenario ${key}: ${title}`);
@@ -21,7 +25,11 @@ export const users: ScenarioRun = async (ctx) => {
     log(`  ${q} → ${probe.status}, total ${body.meta?.total}, page of ${body.data?.length}`);
     const job = ctx.autocannon(ctx.gets(q, [admin]), CONNECTIONS.users, ctx.o.duration);
     await ctx.warm(job);
-    const report: ScenarioReport = { ...reportOf(title, await ctx.measure(key, job)), matches: body.meta?.total, pageSize: body.data?.length };
+    const report: ScenarioReport = {
+      ...reportOf(title, await ctx.measure(key, job)),
+      matches: body.meta?.total,
+      pageSize: body.data?.length,
+    };
     await ctx.crossCheck(report, q, admin.accessToken);
     reports[key] = report;
   }

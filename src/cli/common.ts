@@ -42,7 +42,12 @@ export async function cliEnv(): Promise<CliEnv> {
   }
   // Tools keep stdout for their output; their log goes to stderr, readable when that is a terminal.
   const tty = process.stderr.isTTY === true;
-  const log = createLogger({ level: env.LOG_LEVEL ?? 'warn', format: logFormatFor(config.logFormat, config.env, tty), destination: 2, colorize: tty });
+  const log = createLogger({
+    level: env.LOG_LEVEL ?? 'warn',
+    format: logFormatFor(config.logFormat, config.env, tty),
+    destination: 2,
+    colorize: tty,
+  });
   if (config.databaseUrl) return { config: { ...config, databaseUrl: config.databaseUrl }, log, cleanup: async () => undefined };
   const port = Number(env.EMBEDDED_PG_PORT ?? EMBEDDED_PG_DEFAULT_PORT);
   const running = `postgres://postgres:postgres@127.0.0.1:${port}/iam`;

@@ -50,7 +50,8 @@ async function main(): Promise<void> {
         out.map((o) => ({
           name: o.name,
           kind: o.kind,
-          version: o.codeVersion !== null && o.codeVersion !== o.version ? `${o.version} (code: ${o.codeVersion}, replay pending)` : o.version,
+          version:
+            o.codeVersion !== null && o.codeVersion !== o.version ? `${o.version} (code: ${o.codeVersion}, replay pending)` : o.version,
           checkpoint: o.checkpoint,
           'behind (events)': o.lagEvents ?? 'n/a',
           'behind (s)': o.lagSeconds ?? 'n/a',

@@ -31,9 +31,15 @@ async function main(): Promise<void> {
   const store = createEventStore(config, config.databaseUrl);
   try {
     if (store instanceof PostgresEventStore) await store.migrate();
-    const total = store instanceof PostgresEventStore ? Number((await knex.raw('SELECT count(*)::bigint AS n FROM es_events')).rows[0].n) : 0;
+    const total =
+      store instanceof PostgresEventStore ? Number((await knex.raw('SELECT count(*)::bigint AS n FROM es_events')).rows[0].n) : 0;
     const bar = new SingleBar(
-      { format: ' replay |{bar}| {value}/{total} events | {speed} ev/s | ETA {eta_formatted}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 2000 },
+      {
+        format: ' replay |{bar}| {value}/{total} events | {speed} ev/s | ETA {eta_formatted}',
+        hideCursor: true,
+        noTTYOutput: true,
+        notTTYSchedule: 2000,
+      },
       Presets.shades_classic,
     );
     // One pass over the log feeds every chosen projection (each into its own scratch tables).

@@ -37,8 +37,11 @@ export async function load<C, E extends DomainEvent, S>(store: EventStore, strea
 }
 
 /** What this process remembers of a stream, without reading anything (it may have moved on since). */
-export const remembered = <C, E extends DomainEvent, S>(store: EventStore, stream: string, decider: Decider<C, E, S>): Loaded<S> | undefined =>
-  cacheOf(store, decider).get(stream) as Loaded<S> | undefined;
+export const remembered = <C, E extends DomainEvent, S>(
+  store: EventStore,
+  stream: string,
+  decider: Decider<C, E, S>,
+): Loaded<S> | undefined => cacheOf(store, decider).get(stream) as Loaded<S> | undefined;
 
 /**
  * Two streams loaded as `load` does, in one round trip when the store can read several tails
@@ -59,7 +62,13 @@ export async function loadBoth<C1, E1 extends DomainEvent, S1, C2, E2 extends Do
 }
 
 /** The remembered state (if any) with the stream's tail folded on, remembered in turn. */
-function foldTail<C, E extends DomainEvent, S>(store: EventStore, stream: string, decider: Decider<C, E, S>, known: Loaded<S> | undefined, tail: RecordedEvent[]): Loaded<S> {
+function foldTail<C, E extends DomainEvent, S>(
+  store: EventStore,
+  stream: string,
+  decider: Decider<C, E, S>,
+  known: Loaded<S> | undefined,
+  tail: RecordedEvent[],
+): Loaded<S> {
   let state = known?.state ?? decider.initialState();
   let revision = known?.revision ?? -1n;
   for (const r of tail) {

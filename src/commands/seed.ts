@@ -12,12 +12,28 @@ import { decode } from '../events/registry';
  * processes that seed at the same moment write the same streams (one wins, the others see it).
  */
 export const DEFAULT_SERVICES: readonly { id: ServiceId; name: string; description: string }[] = [
-  { id: '5e0c2f7a-1d1b-4c1e-9a61-2f4b8a0c1001' as ServiceId, name: 'User Management', description: 'Accounts, profiles, roles and sessions of users' },
-  { id: '5e0c2f7a-1d1b-4c1e-9a61-2f4b8a0c1002' as ServiceId, name: 'Service Management', description: 'The catalogue of services that permissions cover' },
-  { id: '5e0c2f7a-1d1b-4c1e-9a61-2f4b8a0c1003' as ServiceId, name: 'Permission Management', description: 'Permissions over services and who holds them' },
+  {
+    id: '5e0c2f7a-1d1b-4c1e-9a61-2f4b8a0c1001' as ServiceId,
+    name: 'User Management',
+    description: 'Accounts, profiles, roles and sessions of users',
+  },
+  {
+    id: '5e0c2f7a-1d1b-4c1e-9a61-2f4b8a0c1002' as ServiceId,
+    name: 'Service Management',
+    description: 'The catalogue of services that permissions cover',
+  },
+  {
+    id: '5e0c2f7a-1d1b-4c1e-9a61-2f4b8a0c1003' as ServiceId,
+    name: 'Permission Management',
+    description: 'Permissions over services and who holds them',
+  },
   { id: '5e0c2f7a-1d1b-4c1e-9a61-2f4b8a0c1004' as ServiceId, name: 'Billing', description: 'Invoices, payments and subscriptions' },
   { id: '5e0c2f7a-1d1b-4c1e-9a61-2f4b8a0c1005' as ServiceId, name: 'Reports', description: 'Dashboards, exports and scheduled reports' },
-  { id: '5e0c2f7a-1d1b-4c1e-9a61-2f4b8a0c1006' as ServiceId, name: 'Notifications', description: 'Email and in-app notifications sent to users' },
+  {
+    id: '5e0c2f7a-1d1b-4c1e-9a61-2f4b8a0c1006' as ServiceId,
+    name: 'Notifications',
+    description: 'Email and in-app notifications sent to users',
+  },
 ];
 
 const seedMeta = (): RequestMeta => ({ correlationId: randomUUID(), ip: null, userAgent: 'seed', actorId: null });

@@ -103,7 +103,11 @@ const flag = (name: string) =>
   yup
     .string()
     .optional()
-    .test('boolean', `${name} must be one of ${[...TRUE, ...FALSE].join(', ')}`, (v) => v === undefined || v === '' || [...TRUE, ...FALSE].includes(v.toLowerCase()));
+    .test(
+      'boolean',
+      `${name} must be one of ${[...TRUE, ...FALSE].join(', ')}`,
+      (v) => v === undefined || v === '' || [...TRUE, ...FALSE].includes(v.toLowerCase()),
+    );
 
 const DURATION_UNITS: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86400 };
 const RATE = /^(\d{1,7})\s*\/\s*(\d{1,7})\s*([smhd]?)$/;
@@ -155,7 +159,10 @@ const schema = yup.object({
   DATABASE_URL: yup.string().trim().optional(),
   EVENTSTORE_URL: yup.string().trim().optional(),
   REDIS_URL: yup.string().trim().default('redis://127.0.0.1:6379'),
-  REDIS_PREFIX: yup.string().matches(/^[A-Za-z0-9:_-]{1,64}$/).default('iam'),
+  REDIS_PREFIX: yup
+    .string()
+    .matches(/^[A-Za-z0-9:_-]{1,64}$/)
+    .default('iam'),
   DATA_DIR: yup.string().default('.data'),
   APP_BASE_URL: yup
     .string()
@@ -183,11 +190,27 @@ const schema = yup.object({
   ACCESS_TOKEN_TTL: yup.number().integer().min(30).max(86400).default(900),
   TOKEN_SECRET: yup.string().optional(),
   MAX_SESSIONS_PER_USER: yup.number().integer().min(1).max(1000).default(5),
-  SESSION_ABSOLUTE_TTL: yup.number().integer().min(60).default(30 * 24 * 3600),
-  SESSION_IDLE_TTL: yup.number().integer().min(60).default(7 * 24 * 3600),
+  SESSION_ABSOLUTE_TTL: yup
+    .number()
+    .integer()
+    .min(60)
+    .default(30 * 24 * 3600),
+  SESSION_IDLE_TTL: yup
+    .number()
+    .integer()
+    .min(60)
+    .default(7 * 24 * 3600),
   REFRESH_GRACE_SECONDS: yup.number().integer().min(0).max(300).default(10),
-  VERIFICATION_TTL: yup.number().integer().min(60).default(24 * 3600),
-  RESET_TTL: yup.number().integer().min(60).default(30 * 60),
+  VERIFICATION_TTL: yup
+    .number()
+    .integer()
+    .min(60)
+    .default(24 * 3600),
+  RESET_TTL: yup
+    .number()
+    .integer()
+    .min(60)
+    .default(30 * 60),
   READ_YOUR_WRITES_TIMEOUT_MS: yup.number().integer().min(0).max(60000).default(5000),
   PROJECTION_BATCH_SIZE: yup.number().integer().min(1).max(10000).default(500),
   DB_POOL_MAX: yup.number().integer().min(1).max(200).default(10),
@@ -200,12 +223,18 @@ const schema = yup.object({
     .test(
       'trust-proxy',
       `TRUST_PROXY must be one of ${[...TRUE, ...FALSE].join(', ')} or the number of proxies in front (1-${MAX_PROXY_HOPS})`,
-      (v) => v === undefined || v === '' || [...TRUE, ...FALSE].includes(v.toLowerCase()) || (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= MAX_PROXY_HOPS),
+      (v) =>
+        v === undefined ||
+        v === '' ||
+        [...TRUE, ...FALSE].includes(v.toLowerCase()) ||
+        (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= MAX_PROXY_HOPS),
     ),
   CORS_ORIGINS: yup
     .string()
     .optional()
-    .test('origins', 'CORS_ORIGINS must be a comma-separated list of origins such as https://app.example.com (no path, no wildcard)', (v) => originsOf(v).every(isOrigin)),
+    .test('origins', 'CORS_ORIGINS must be a comma-separated list of origins such as https://app.example.com (no path, no wildcard)', (v) =>
+      originsOf(v).every(isOrigin),
+    ),
   RATE_LIMIT_LOGIN_PER_IP: rate('RATE_LIMIT_LOGIN_PER_IP', '30/1m'),
   RATE_LIMIT_REGISTER_PER_IP: rate('RATE_LIMIT_REGISTER_PER_IP', '10/1h'),
   RATE_LIMIT_REFRESH_PER_IP: rate('RATE_LIMIT_REFRESH_PER_IP', '60/1m'),
@@ -222,7 +251,12 @@ const schema = yup.object({
     .test('after-short', 'LOGIN_LONG_LOCK_AFTER_FAILURES must be greater than LOGIN_LOCK_AFTER_FAILURES', function (v) {
       return v > (this.parent as { LOGIN_LOCK_AFTER_FAILURES: number }).LOGIN_LOCK_AFTER_FAILURES;
     }),
-  LOGIN_LONG_LOCK_SECONDS: yup.number().integer().min(1).max(7 * 86400).default(900),
+  LOGIN_LONG_LOCK_SECONDS: yup
+    .number()
+    .integer()
+    .min(1)
+    .max(7 * 86400)
+    .default(900),
   // NIST SP 800-63B-4 3.2.2: no more than 100 consecutive failed attempts on one account.
   LOGIN_MAX_FAILURES_PER_HOUR: yup.number().integer().min(1).max(100).default(100),
   METRICS_TOKEN: yup.string().trim().optional(),
@@ -269,7 +303,11 @@ const weakSecretReason = (name: string, s: string): string => {
 
 /** Where email links point when APP_BASE_URL is unset (development only): this listener. */
 const listenerUrl = (host: string, port: number): string => {
-  const name = ['', '0.0.0.0', '::', '[::]'].includes(host) ? 'localhost' : host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  const name = ['', '0.0.0.0', '::', '[::]'].includes(host)
+    ? 'localhost'
+    : host.includes(':') && !host.startsWith('[')
+      ? `[${host}]`
+      : host;
   return `http://${name}:${port}`;
 };
 
@@ -301,7 +339,9 @@ export function loadConfig(env: Env = process.env, secrets?: { jwtSecret: string
   const jwtSecret = pick('JWT_SECRET', secrets?.jwtSecret);
   const tokenSecret = pick('TOKEN_SECRET', secrets?.tokenSecret);
   if (!v.APP_BASE_URL && env_ === 'production') {
-    throw new ConfigError('APP_BASE_URL is required in production: the public URL of this service, which email links point to (e.g. https://id.example.com).');
+    throw new ConfigError(
+      'APP_BASE_URL is required in production: the public URL of this service, which email links point to (e.g. https://id.example.com).',
+    );
   }
   const appBaseUrl = (v.APP_BASE_URL || listenerUrl(v.HOST, v.PORT)).replace(/\/+$/, '');
   return {

@@ -12,8 +12,7 @@ export const serviceIdOf = (streamId: string): ServiceId => idInStream(streamId,
 
 /** One edited field, with the value before and after: the audit trail reads it as is. */
 export type ServiceChange =
-  | { field: 'name'; oldValue: string; newValue: string }
-  | { field: 'description'; oldValue: string | null; newValue: string | null };
+  { field: 'name'; oldValue: string; newValue: string } | { field: 'description'; oldValue: string | null; newValue: string | null };
 
 export type ServiceEvent =
   | { type: 'ServiceCreated'; data: { serviceId: ServiceId; name: string; description: string | null } }

@@ -49,7 +49,10 @@ export type UserEvent =
         registeredAt: string;
       };
     }
-  | { type: 'EmailVerificationRequested'; data: { email: string; tokenId: string; tokenHash: string; expiresAt: string; purpose: 'registration' } }
+  | {
+      type: 'EmailVerificationRequested';
+      data: { email: string; tokenId: string; tokenHash: string; expiresAt: string; purpose: 'registration' };
+    }
   | { type: 'EmailVerified'; data: { email: string; previousEmail: string | null } }
   | { type: 'RegistrationAttemptedOnExistingAccount'; data: { email: string; at: string } }
   | { type: 'UserLoggedIn'; data: { sessionId: SessionId; deviceId: string; at: string } }

@@ -86,9 +86,7 @@ export class EventStoreDbEventStore implements EventStore {
 
   async append(stream: string, events: NewEvent[], expected: Expected): Promise<AppendResult> {
     if (events.length === 0) throw new Error('append needs at least one event');
-    const data = events.map((e) =>
-      jsonEvent({ id: e.id, type: e.type, data: e.data, metadata: e.metadata ?? {} }),
-    );
+    const data = events.map((e) => jsonEvent({ id: e.id, type: e.type, data: e.data, metadata: e.metadata ?? {} }));
     try {
       const result = await this.client.appendToStream(stream, data, { expectedRevision: toEsdbExpected(expected) });
       if (!result.position) throw new Error(`EventStoreDB returned no position for an append to ${stream}`);
@@ -103,7 +101,11 @@ export class EventStoreDbEventStore implements EventStore {
   }
 
   async *read(stream: string, fromRevision = 0n): AsyncIterable<RecordedEvent> {
-    const reading = this.client.readStream(stream, { direction: FORWARDS, fromRevision: fromRevision > 0n ? fromRevision : START, resolveLinkTos: false });
+    const reading = this.client.readStream(stream, {
+      direction: FORWARDS,
+      fromRevision: fromRevision > 0n ? fromRevision : START,
+      resolveLinkTos: false,
+    });
     try {
       for await (const resolved of reading) {
         const e = resolved.event;

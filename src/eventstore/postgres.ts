@@ -26,11 +26,12 @@ interface EventRow {
   created_at: Date;
 }
 
-const COLUMNS =
-  'global_position, transaction_id, stream_id, stream_revision, event_id, event_type, data, metadata, created_at';
+const COLUMNS = 'global_position, transaction_id, stream_id, stream_revision, event_id, event_type, data, metadata, created_at';
 
 /** The same columns of the `es_events e` of a join. */
-const E_COLUMNS = COLUMNS.split(', ').map((c) => `e.${c}`).join(', ');
+const E_COLUMNS = COLUMNS.split(', ')
+  .map((c) => `e.${c}`)
+  .join(', ');
 
 const toRecorded = (r: EventRow): RecordedEvent => ({
   id: r.event_id,

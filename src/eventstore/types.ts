@@ -90,7 +90,6 @@ export class WrongExpectedVersionError extends Error {
 
 const cmp = (x: bigint, y: bigint): number => (x === y ? 0 : x < y ? -1 : 1);
 
-export const comparePositions = (a: Position, b: Position): number =>
-  cmp(a.commit, b.commit) || cmp(a.prepare, b.prepare);
+export const comparePositions = (a: Position, b: Position): number => cmp(a.commit, b.commit) || cmp(a.prepare, b.prepare);
 
 export const positionToString = (p: Position): string => `${p.commit}/${p.prepare}`;

@@ -30,14 +30,20 @@ export function createApp(svc: HttpServices): Koa<AppState> {
     // Made when first used: most requests never log anything but their one line.
     let log: AppState['log'] | null = null;
     Object.defineProperty(ctx.state, 'log', { get: () => (log ??= svc.log.child({ requestId })), configurable: true, enumerable: true });
-    ctx.state.meta = { correlationId: requestId, ip: ctx.ip || null, userAgent: ctx.get('user-agent').slice(0, 512) || null, actorId: null };
+    ctx.state.meta = {
+      correlationId: requestId,
+      ip: ctx.ip || null,
+      userAgent: ctx.get('user-agent').slice(0, 512) || null,
+      actorId: null,
+    };
     ctx.set('X-Request-Id', requestId);
     try {
       await next();
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       // The path only: never the query string (verification links carry tokens), a header or a body.
-      if (svc.log.isLevelEnabled('info')) svc.log.info({ requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
+      if (svc.log.isLevelEnabled('info'))
+        svc.log.info({ requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
     }
   });
 
@@ -85,7 +91,8 @@ function routeByPrefix(list: Router<AppState>[]): Middleware<AppState> {
     const allowed = r.allowedMethods() as unknown as Middleware<AppState>;
     return { prefix: r.opts.prefix ?? '', run: (ctx: Ctx, next: Next) => routes(ctx, () => allowed(ctx, next)) };
   });
-  const fits = (prefix: string, path: string): boolean => prefix === '' || path === prefix || (path.startsWith(prefix) && path.charCodeAt(prefix.length) === 47 /* / */);
+  const fits = (prefix: string, path: string): boolean =>
+    prefix === '' || path === prefix || (path.startsWith(prefix) && path.charCodeAt(prefix.length) === 47) /* / */;
   return (ctx: Ctx, next: Next) => {
     const dispatch = (i: number): Promise<unknown> => {
       while (i < mounted.length && !fits(mounted[i].prefix, ctx.path)) i++;

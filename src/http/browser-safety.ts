@@ -65,11 +65,17 @@ const originOf = (ctx: Ctx): string | null => {
 export const csrfGuard = (config: Config): Middleware<AppState> => {
   const trusted = trustedOrigins(config);
   return async (ctx: Ctx, next: Next) => {
-    const byCookie = !ctx.get('authorization') && !ctx.get('x-api-key') && (ctx.cookies.get('access_token') !== undefined || ctx.cookies.get('refresh_token') !== undefined);
+    const byCookie =
+      !ctx.get('authorization') &&
+      !ctx.get('x-api-key') &&
+      (ctx.cookies.get('access_token') !== undefined || ctx.cookies.get('refresh_token') !== undefined);
     if (UNSAFE.has(ctx.method) && byCookie) {
       const origin = originOf(ctx);
       if (!origin || !trusted.has(origin)) {
-        throw new DomainError('CSRF_REJECTED', 'A cookie-authenticated change must come from a trusted origin (Origin header); send the token as a Bearer header otherwise');
+        throw new DomainError(
+          'CSRF_REJECTED',
+          'A cookie-authenticated change must come from a trusted origin (Origin header); send the token as a Bearer header otherwise',
+        );
       }
     }
     await next();

@@ -20,7 +20,9 @@ export function sanitiseJson(value: unknown): void {
     const { v, depth } = stack.pop()!;
     if (v === null || typeof v !== 'object') continue;
     if (depth >= MAX_JSON_DEPTH) {
-      throw new DomainError('VALIDATION_FAILED', 'The body is nested too deeply', [{ path: '', message: `JSON may be nested at most ${MAX_JSON_DEPTH} levels deep` }]);
+      throw new DomainError('VALIDATION_FAILED', 'The body is nested too deeply', [
+        { path: '', message: `JSON may be nested at most ${MAX_JSON_DEPTH} levels deep` },
+      ]);
     }
     const o = v as Record<string, unknown>;
     for (const k of PROTOTYPE_KEYS) if (Object.prototype.hasOwnProperty.call(o, k)) delete o[k];

@@ -4,7 +4,8 @@ import { listParams } from './schemas';
 import { validate } from './validate';
 
 /** The query schema of a list: paging, sorting by the documented fields, and the filters (also the OpenAPI document's). */
-export const listQuerySchema = (sortColumns: Record<string, string>, filters: yup.AnyObjectSchema): yup.AnyObjectSchema => listParams(Object.keys(sortColumns)).concat(filters);
+export const listQuerySchema = (sortColumns: Record<string, string>, filters: yup.AnyObjectSchema): yup.AnyObjectSchema =>
+  listParams(Object.keys(sortColumns)).concat(filters);
 
 export interface ListQuery<F> {
   page: number;
@@ -31,7 +32,15 @@ export function parseList<F extends yup.AnyObject>(
   const column = sortColumns[desc ? sort.slice(1) : sort];
   const direction = desc ? 'desc' : 'asc';
   const { page, limit, sort: _s, ...rest } = v;
-  return { page, limit, order: [{ column, direction }, { column: tiebreak, direction }], filters: rest as unknown as F };
+  return {
+    page,
+    limit,
+    order: [
+      { column, direction },
+      { column: tiebreak, direction },
+    ],
+    filters: rest as unknown as F,
+  };
 }
 
 export interface Page<T> {
@@ -39,7 +48,12 @@ export interface Page<T> {
   meta: { page: number; limit: number; total: number; totalPages: number };
 }
 
-const metaOf = (q: ListQuery<unknown>, total: number): Page<never>['meta'] => ({ page: q.page, limit: q.limit, total, totalPages: Math.ceil(total / q.limit) });
+const metaOf = (q: ListQuery<unknown>, total: number): Page<never>['meta'] => ({
+  page: q.page,
+  limit: q.limit,
+  total,
+  totalPages: Math.ceil(total / q.limit),
+});
 
 /** The rows of the page `q` asks for, in its order. */
 const pageRows = <Row>(from: Knex.QueryBuilder, q: ListQuery<unknown>): Promise<Row[]> =>

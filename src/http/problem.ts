@@ -112,7 +112,8 @@ export async function problemMiddleware(ctx: Context, next: Next): Promise<void>
       sendProblem(ctx, status, err.code, err.message, err.errors);
       if (err instanceof RetryLaterError) ctx.set('Retry-After', String(err.retryAfterSeconds));
       else if (status === 503) ctx.set('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
-      if (err instanceof RateLimitedError) ctx.state.log?.warn({ limit: err.limit, ip: ctx.ip, retryAfter: err.retryAfterSeconds }, 'rate limited');
+      if (err instanceof RateLimitedError)
+        ctx.state.log?.warn({ limit: err.limit, ip: ctx.ip, retryAfter: err.retryAfterSeconds }, 'rate limited');
       if (err instanceof ContentionError) ctx.state.log?.warn({ stream: err.stream }, 'write contention outlasted the retries');
       if (err.code === 'CSRF_REJECTED') ctx.state.log?.warn({ origin: ctx.get('origin') || null }, 'cross-site request refused');
       return;
@@ -135,7 +136,12 @@ export async function problemMiddleware(ctx: Context, next: Next): Promise<void>
       sendProblem(ctx, 503, 'UNAVAILABLE', 'A dependency is unavailable; try again shortly');
       ctx.set('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
     } else if (status >= 400 && status < 500) {
-      sendProblem(ctx, status, CODE_OF_STATUS[status] ?? 'BAD_REQUEST', e.expose && e.message ? e.message : TITLES[status] ?? 'Bad request');
+      sendProblem(
+        ctx,
+        status,
+        CODE_OF_STATUS[status] ?? 'BAD_REQUEST',
+        e.expose && e.message ? e.message : (TITLES[status] ?? 'Bad request'),
+      );
     } else {
       ctx.state.log?.error({ err }, 'unhandled error');
       sendProblem(ctx, 500, 'INTERNAL', 'Something went wrong on our side');

@@ -31,7 +31,13 @@ export const email = () =>
 export const password = () =>
   yup
     .string()
-    .meta({ jsonSchema: { minLength: PASSWORD_MIN_CHARS, maxLength: PASSWORD_MAX_CHARS, description: `${PASSWORD_MIN_CHARS} to ${PASSWORD_MAX_CHARS} characters of any kind (Unicode, NFKC); not a commonly used or leaked password` } })
+    .meta({
+      jsonSchema: {
+        minLength: PASSWORD_MIN_CHARS,
+        maxLength: PASSWORD_MAX_CHARS,
+        description: `${PASSWORD_MIN_CHARS} to ${PASSWORD_MAX_CHARS} characters of any kind (Unicode, NFKC); not a commonly used or leaked password`,
+      },
+    })
     .test('password-policy', '${path} is not an acceptable password', function (v) {
       const problem = v === undefined || v === null ? null : passwordProblem(v, this.path);
       return problem === null || this.createError({ message: problem });
@@ -53,8 +59,16 @@ export const profileObject = () =>
   yup
     .mixed<Record<string, unknown>>()
     .meta({ jsonSchema: { type: 'object', description: `any JSON object, at most ${MAX_PROFILE_BYTES} bytes as JSON` } })
-    .test('is-object', '${path} must be a JSON object', (v) => v === undefined || v === null || (typeof v === 'object' && !Array.isArray(v)))
-    .test('size', `\${path} must be at most ${MAX_PROFILE_BYTES} bytes of JSON`, (v) => v === undefined || v === null || Buffer.byteLength(JSON.stringify(v)) <= MAX_PROFILE_BYTES);
+    .test(
+      'is-object',
+      '${path} must be a JSON object',
+      (v) => v === undefined || v === null || (typeof v === 'object' && !Array.isArray(v)),
+    )
+    .test(
+      'size',
+      `\${path} must be at most ${MAX_PROFILE_BYTES} bytes of JSON`,
+      (v) => v === undefined || v === null || Buffer.byteLength(JSON.stringify(v)) <= MAX_PROFILE_BYTES,
+    );
 
 export const registerSchema = yup.object({
   email: email().required(),
@@ -83,7 +97,9 @@ export const loginSchema = yup
     deviceId: yup.string().trim().max(128).optional(),
   })
   .test('identifier', 'one of email, username or login is required', function (v) {
-    return v.email || v.username || v.login ? true : this.createError({ path: 'email', message: 'one of email, username or login is required' });
+    return v.email || v.username || v.login
+      ? true
+      : this.createError({ path: 'email', message: 'one of email, username or login is required' });
   });
 
 export const refreshSchema = yup.object({ refreshToken: yup.string().trim().max(512).optional() });

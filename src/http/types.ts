@@ -70,5 +70,8 @@ export const FOLLOW_UP_READ_MODELS: readonly string[] = PROJECTIONS.map((p) => p
  * Read your writes: hold the answer until the projections serving follow-up reads caught up
  * (all of FOLLOW_UP_READ_MODELS, or only those a route's answer and next reads depend on).
  */
-export const caughtUp = (svc: HttpServices, position: Position | null, readModels: readonly string[] = FOLLOW_UP_READ_MODELS): Promise<boolean> =>
-  svc.waiter.whenProcessed(position, svc.config.readYourWritesTimeoutMs, readModels);
+export const caughtUp = (
+  svc: HttpServices,
+  position: Position | null,
+  readModels: readonly string[] = FOLLOW_UP_READ_MODELS,
+): Promise<boolean> => svc.waiter.whenProcessed(position, svc.config.readYourWritesTimeoutMs, readModels);

@@ -92,11 +92,7 @@ async function ensureDatabase(url: string, name: string): Promise<void> {
  * with no database to set up. Initialises the cluster on first use, creates the `iam` database if
  * absent, and returns its URL.
  */
-export async function startEmbeddedPostgres(
-  dataDir: string,
-  log: Log,
-  port: number = EMBEDDED_PG_DEFAULT_PORT,
-): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(dataDir: string, log: Log, port: number = EMBEDDED_PG_DEFAULT_PORT): Promise<EmbeddedPostgres> {
   const databaseDir = path.resolve(dataDir, 'postgres');
   // PostgreSQL refuses to run as root; the package then runs it as a `postgres` system user.
   const asRoot = process.getuid?.() === 0;
@@ -126,9 +122,10 @@ export async function startEmbeddedPostgres(
   });
 
   const failure = (what: string, cause: unknown, hintRoot = false): Error => {
-    const hint = asRoot && hintRoot
-      ? ` Running as root, the server runs as the "postgres" user, which must be able to reach ${databaseDir} (every parent directory needs o+x).`
-      : '';
+    const hint =
+      asRoot && hintRoot
+        ? ` Running as root, the server runs as the "postgres" user, which must be able to reach ${databaseDir} (every parent directory needs o+x).`
+        : '';
     const detail = cause instanceof Error ? ` ${cause.message}` : '';
     const tail = recent.length > 0 ? `\n${recent.join('\n')}` : '';
     return new Error(`Embedded PostgreSQL ${what} (data: ${databaseDir}, port ${port}).${detail}${hint}${tail}`, { cause });

@@ -22,7 +22,13 @@ const isText = (v: unknown): v is string => typeof v === 'string' && v.length > 
 
 /** The claims every access token of ours carries (sign() writes them all). */
 const hasRequiredClaims = (p: JwtPayload): boolean =>
-  isText(p.sub) && isText(p.sid) && isText(p.jti) && typeof p.role === 'string' && typeof p.sv === 'number' && isInstant(p.exp) && isInstant(p.iat);
+  isText(p.sub) &&
+  isText(p.sid) &&
+  isText(p.jti) &&
+  typeof p.role === 'string' &&
+  typeof p.sv === 'number' &&
+  isInstant(p.exp) &&
+  isInstant(p.iat);
 /** Verified tokens kept per process (a few MB at most). */
 const VERIFIED_KEPT = 20_000;
 

@@ -5,7 +5,16 @@ import { Config, LogFormat } from '../config';
 
 /** Values that must never reach a log, whatever a caller passes in. */
 const REDACT = {
-  paths: ['*.password', '*.currentPassword', '*.newPassword', '*.token', '*.refreshToken', '*.accessToken', 'req.headers.authorization', 'req.headers.cookie'],
+  paths: [
+    '*.password',
+    '*.currentPassword',
+    '*.newPassword',
+    '*.token',
+    '*.refreshToken',
+    '*.accessToken',
+    'req.headers.authorization',
+    'req.headers.cookie',
+  ],
   censor: '[redacted]',
 };
 
@@ -23,7 +32,16 @@ export const logFormatFor = (configured: LogFormat | null, env: Config['env'], i
 export function createLogger(opts: { level: string; format: LogFormat; destination: number | Writable; colorize?: boolean }): Logger {
   const options = { level: opts.level, redact: REDACT };
   if (opts.format === 'pretty') {
-    return pino(options, pretty({ destination: opts.destination, sync: true, colorize: opts.colorize ?? false, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
+    return pino(
+      options,
+      pretty({
+        destination: opts.destination,
+        sync: true,
+        colorize: opts.colorize ?? false,
+        translateTime: 'SYS:HH:MM:ss.l',
+        ignore: 'pid,hostname',
+      }),
+    );
   }
   return pino(options, typeof opts.destination === 'number' ? pino.destination({ dest: opts.destination, sync: true }) : opts.destination);
 }

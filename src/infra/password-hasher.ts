@@ -36,9 +36,7 @@ parentPort.on('message', (m) => {
 });
 `;
 
-type Job =
-  | { op: 'hash'; password: string; cost: number }
-  | { op: 'compare'; password: string; hash: string };
+type Job = { op: 'hash'; password: string; cost: number } | { op: 'compare'; password: string; hash: string };
 
 interface Pending {
   resolve: (v: string | boolean) => void;
@@ -65,7 +63,7 @@ export class PasswordHasher {
       w.on('message', (m: { id: number; result?: string | boolean; error?: string }) => {
         const p = this.inFlight.get(w)?.get(m.id);
         this.inFlight.get(w)?.delete(m.id);
-        if (p) (m.error ? p.reject(new Error(m.error)) : p.resolve(m.result as string | boolean));
+        if (p) m.error ? p.reject(new Error(m.error)) : p.resolve(m.result as string | boolean);
         this.release(w);
       });
       this.inFlight.set(w, new Map());

@@ -25,8 +25,12 @@ const unavailable = (): never => {
   throw new DomainError('UNAVAILABLE', 'A dependency is unavailable; try again shortly');
 };
 
-const limiter = (redis: Redis, prefix: string, name: string, opts: { points: number; duration: number; blockDuration?: number }): RateLimiterRedis =>
-  new RateLimiterRedis({ storeClient: redis, keyPrefix: `${prefix}:rl:${name}`, ...opts });
+const limiter = (
+  redis: Redis,
+  prefix: string,
+  name: string,
+  opts: { points: number; duration: number; blockDuration?: number },
+): RateLimiterRedis => new RateLimiterRedis({ storeClient: redis, keyPrefix: `${prefix}:rl:${name}`, ...opts });
 
 /** Where a client stands against a limit once one more hit is counted. */
 export interface Standing {

@@ -65,7 +65,9 @@ async function probe(url: string): Promise<Probe> {
     // A refused handshake (HELLO/AUTH) surfaces only as an error event; a refused PING, as e.
     const cause: unknown = socketError ?? e;
     if (cause instanceof Error && cause.name === 'ReplyError') {
-      throw new Error(`Redis at ${redacted(url)} answered but refused the connection: ${cause.message} Check the credentials in REDIS_URL.`);
+      throw new Error(
+        `Redis at ${redacted(url)} answered but refused the connection: ${cause.message} Check the credentials in REDIS_URL.`,
+      );
     }
     return { up: false, reason: cause instanceof Error ? cause.message : String(cause) };
   } finally {
@@ -171,8 +173,7 @@ export async function ensureRedis(url: string, dataDir: string, log: Log, startI
   process.on('exit', killOnExit);
 
   let stopping: Promise<void> | null = null;
-  const stop = (): Promise<void> =>
-    (stopping ??= stopChild(child).finally(() => process.off('exit', killOnExit)));
+  const stop = (): Promise<void> => (stopping ??= stopChild(child).finally(() => process.off('exit', killOnExit)));
 
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
@@ -181,7 +182,10 @@ export async function ensureRedis(url: string, dataDir: string, log: Log, startI
       // Another process may have started one on the same port at the same moment.
       if ((await probe(url)).up) return { url, stop: async () => undefined };
       const cause = spawnError ?? new Error(`redis-server exited with ${child.exitCode ?? child.signalCode}`);
-      throw new Error(`redis-server could not be started on port ${port} (is something else using it?): ${cause.message}\n${recent.join('\n')}`, { cause });
+      throw new Error(
+        `redis-server could not be started on port ${port} (is something else using it?): ${cause.message}\n${recent.join('\n')}`,
+        { cause },
+      );
     }
     const last = await probe(url);
     if (last.up) break;

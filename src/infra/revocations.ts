@@ -202,7 +202,10 @@ export class RevocationList {
       try {
         const started = Date.now();
         const found = await source(new Date(started - this.ttlSeconds * 1000));
-        const entries: [string, Entry][] = found.map((r) => [r.sessionId, { minVersion: r.minVersion, expiresAt: r.at.getTime() + this.ttlSeconds * 1000 }]);
+        const entries: [string, Entry][] = found.map((r) => [
+          r.sessionId,
+          { minVersion: r.minVersion, expiresAt: r.at.getTime() + this.ttlSeconds * 1000 },
+        ]);
         for (const [sid, e] of entries) this.remember(sid, e.minVersion, e.expiresAt);
         for (let i = 0; i < entries.length; i += WRITE_CHUNK) await this.store(entries.slice(i, i + WRITE_CHUNK));
         await this.redis.set(this.epochKey, new Date().toISOString());

@@ -80,4 +80,5 @@ export const presentApiKey = (k: ApiKeyRow) => ({
 });
 
 /** The owner's keys that were not revoked (expired ones stay listed, marked, until revoked). */
-export const liveApiKeysOf = (db: Knex, ownerId: string): Knex.QueryBuilder => db('api_keys').where({ owner_id: ownerId }).whereNull('revoked_at');
+export const liveApiKeysOf = (db: Knex, ownerId: string): Knex.QueryBuilder =>
+  db('api_keys').where({ owner_id: ownerId }).whereNull('revoked_at');

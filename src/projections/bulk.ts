@@ -7,7 +7,13 @@ import { Knex } from 'knex';
  * for both sides: no SQL text to build, no thousands of parameters to bind. Rows keep their
  * order (identity columns follow it). jsonb columns take the value itself, not its JSON text.
  */
-export async function insertJsonRows(trx: Knex.Transaction, table: string, columns: readonly string[], rows: readonly object[], conflictTarget: string): Promise<void> {
+export async function insertJsonRows(
+  trx: Knex.Transaction,
+  table: string,
+  columns: readonly string[],
+  rows: readonly object[],
+  conflictTarget: string,
+): Promise<void> {
   if (rows.length === 0) return;
   const cols = columns.join(', ');
   await trx.raw(

@@ -13,9 +13,7 @@ export interface CheckpointRow {
 }
 
 export const positionOf = (row: Pick<CheckpointRow, 'commit_pos' | 'prepare_pos'> | undefined): Position | null =>
-  row && row.commit_pos !== null && row.prepare_pos !== null
-    ? { commit: BigInt(row.commit_pos), prepare: BigInt(row.prepare_pos) }
-    : null;
+  row && row.commit_pos !== null && row.prepare_pos !== null ? { commit: BigInt(row.commit_pos), prepare: BigInt(row.prepare_pos) } : null;
 
 export const samePosition = (a: Position | null, b: Position | null): boolean =>
   a === b || (a !== null && b !== null && a.commit === b.commit && a.prepare === b.prepare);

@@ -67,7 +67,9 @@ export const contentProjection = projection({
           .update({ ...e.data.changes, ...touch });
         return;
       case 'ContentDeleted':
-        await trx('content').where({ id }).update({ is_deleted: true, ...touch });
+        await trx('content')
+          .where({ id })
+          .update({ is_deleted: true, ...touch });
         return;
       default:
         return unhandled(e);

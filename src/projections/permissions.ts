@@ -185,7 +185,13 @@ async function createPermissions(run: RecordedOf<'PermissionCreated'>[], trx: Kn
     }
   }
   await insertJsonRows(trx, 'permissions', ['id', 'name', 'created_by', 'updated_by', 'created_at', 'updated_at'], permissions, 'id');
-  await insertJsonRows(trx, 'permission_services', ['permission_id', 'service_id', 'created_by', 'updated_by', 'created_at', 'updated_at'], links, 'permission_id, service_id');
+  await insertJsonRows(
+    trx,
+    'permission_services',
+    ['permission_id', 'service_id', 'created_by', 'updated_by', 'created_at', 'updated_at'],
+    links,
+    'permission_id, service_id',
+  );
 }
 
 /**

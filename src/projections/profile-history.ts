@@ -80,7 +80,8 @@ type Row = ReturnType<typeof row>;
 
 const COLUMNS = ['event_id', 'seq', 'user_id', 'type', 'field', 'old_value', 'new_value', 'actor_id', 'at'];
 
-const insertRows = (rows: Row[], trx: Knex.Transaction): Promise<void> => insertJsonRows(trx, 'profile_history', COLUMNS, rows, 'event_id, seq');
+const insertRows = (rows: Row[], trx: Knex.Transaction): Promise<void> =>
+  insertJsonRows(trx, 'profile_history', COLUMNS, rows, 'event_id, seq');
 
 function rowsOf(e: HistoryEvent): Row[] {
   switch (e.type) {

@@ -21,7 +21,6 @@ export interface ReplayProgress {
 
 const scratchSchema = (name: string): string => `replay_${name.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}`;
 
-
 /**
  * Rebuilds a projection's tables from the whole log into a scratch schema while the live
  * tables keep answering, then swaps them in one transaction: lock the live checkpoint (the live
@@ -66,7 +65,9 @@ export async function replayProjections(
         await p.setup(trx);
       });
       deferred.set(p, await dropDeferredIndexes(knex, schema, p));
-      await knex(CHECKPOINTS).where({ name: `${p.name}#replay` }).delete();
+      await knex(CHECKPOINTS)
+        .where({ name: `${p.name}#replay` })
+        .delete();
       await knex(CHECKPOINTS).insert({ name: `${p.name}#replay`, version: p.version, ...positionColumns(null) });
     }
 

@@ -24,7 +24,9 @@ export interface ServiceRow {
  */
 export async function trigramOps(db: Knex | Knex.Transaction): Promise<string | null> {
   const installed = async (): Promise<string | null> => {
-    const { rows } = await db.raw(`SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'`);
+    const { rows } = await db.raw(
+      `SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'`,
+    );
     return rows.length ? `"${String(rows[0].schema).replace(/"/g, '""')}".gin_trgm_ops` : null;
   };
   const existing = await installed();
@@ -115,4 +117,5 @@ export const presentService = (s: ServiceRow) => ({
 
 export type PresentedService = ReturnType<typeof presentService>;
 
-export const findServiceById = async (db: Knex, id: string): Promise<ServiceRow | undefined> => db<ServiceRow>('services').where({ id }).first();
+export const findServiceById = async (db: Knex, id: string): Promise<ServiceRow | undefined> =>
+  db<ServiceRow>('services').where({ id }).first();

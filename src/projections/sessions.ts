@@ -108,7 +108,13 @@ function insertStarted(run: RecordedOf<'SessionStarted'>[], trx: Knex.Transactio
     created_at: d.startedAt,
     absolute_expires_at: d.absoluteExpiresAt,
   }));
-  return insertJsonRows(trx, 'sessions', ['id', 'user_id', 'device_id', 'ip', 'user_agent', 'created_at', 'absolute_expires_at'], rows, 'id');
+  return insertJsonRows(
+    trx,
+    'sessions',
+    ['id', 'user_id', 'device_id', 'ip', 'user_agent', 'created_at', 'absolute_expires_at'],
+    rows,
+    'id',
+  );
 }
 
 async function updateRefreshed(run: RecordedOf<'SessionRefreshed'>[], trx: Knex.Transaction): Promise<void> {

@@ -210,7 +210,24 @@ const UPDATE_USERS = `
   FROM jsonb_each(?::jsonb) AS c(id, doc)
   WHERE u.id = c.id::uuid`;
 
-const INSERT_COLUMNS = ['id', 'email', 'username', 'first_name', 'last_name', 'name', 'profile', 'role', 'email_verified', 'pending_email', 'is_deleted', 'last_login_at', 'created_by', 'updated_by', 'created_at', 'updated_at'];
+const INSERT_COLUMNS = [
+  'id',
+  'email',
+  'username',
+  'first_name',
+  'last_name',
+  'name',
+  'profile',
+  'role',
+  'email_verified',
+  'pending_email',
+  'is_deleted',
+  'last_login_at',
+  'created_by',
+  'updated_by',
+  'created_at',
+  'updated_at',
+];
 
 /**
  * A batch's user events folded per user (later events win, as applying them one by one would

@@ -26,7 +26,12 @@ export function createMailer(smtpUrl: string | null, from: string, log: Logger, 
     return {
       async send(mail) {
         const logged = opts.logContent ? { to: mail.to, subject: mail.subject, text: mail.text } : { to: mail.to, subject: mail.subject };
-        log.info({ mail: logged }, opts.logContent ? 'email (SMTP_URL not set, logged instead of sent)' : 'email NOT sent: SMTP_URL is not set (content withheld from the log)');
+        log.info(
+          { mail: logged },
+          opts.logContent
+            ? 'email (SMTP_URL not set, logged instead of sent)'
+            : 'email NOT sent: SMTP_URL is not set (content withheld from the log)',
+        );
         return 'logged';
       },
       close() {},

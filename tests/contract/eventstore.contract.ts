@@ -207,7 +207,14 @@ export function describeEventStoreContract(name: string, makeStore: () => Promis
           // A store that tells where the append landed tells it exactly.
           const seen = calls;
           const r = await other.append(s, evs(2), 'any');
-          for (let i = 0; i < 200 && (told.length === 0 || comparePositions(told[told.length - 1]!, r.position) < 0) && told.every((p) => p !== undefined); i++) await sleep(10);
+          for (
+            let i = 0;
+            i < 200 &&
+            (told.length === 0 || comparePositions(told[told.length - 1]!, r.position) < 0) &&
+            told.every((p) => p !== undefined);
+            i++
+          )
+            await sleep(10);
           expect(calls).toBeGreaterThan(seen);
           if (told[told.length - 1] !== undefined) expect(told[told.length - 1]).toEqual(r.position);
           unsubscribe();
@@ -226,13 +233,17 @@ export function describeEventStoreContract(name: string, makeStore: () => Promis
       it('returns a stream in revision order with id, type, data and metadata preserved', async () => {
         const s = streamName('read');
         const written: NewEvent[] = [
-          ev('UserRegistered', { email: 'a@example.com', nested: { roles: ['admin'], n: 1.5 } }, {
-            actorId: 'u-1',
-            correlationId: 'c-1',
-            causationId: 'k-1',
-            ip: '10.0.0.1',
-            userAgent: 'jest',
-          }),
+          ev(
+            'UserRegistered',
+            { email: 'a@example.com', nested: { roles: ['admin'], n: 1.5 } },
+            {
+              actorId: 'u-1',
+              correlationId: 'c-1',
+              causationId: 'k-1',
+              ip: '10.0.0.1',
+              userAgent: 'jest',
+            },
+          ),
           ev('EmailVerified', { at: '2024-01-01T00:00:00.000Z', flag: true, none: null }),
           { type: 'NoIdGiven', data: { list: [1, 2, 3] } },
         ];

@@ -18,7 +18,10 @@ export interface TestDatabase {
 
 /** Creates a fresh, empty database; `drop()` removes it (forcing out stray connections). */
 export async function createTestDatabase(label = 't'): Promise<TestDatabase> {
-  const name = `iam_${label.replace(/[^a-z0-9]/gi, '').toLowerCase().slice(0, 20)}_${randomBytes(5).toString('hex')}`;
+  const name = `iam_${label
+    .replace(/[^a-z0-9]/gi, '')
+    .toLowerCase()
+    .slice(0, 20)}_${randomBytes(5).toString('hex')}`;
   const admin = new Client({ connectionString: TEST_PG_URL });
   await admin.connect();
   try {

@@ -10,7 +10,12 @@ export interface LoggedIn {
 }
 
 /** Signs up, follows the emailed link, and signs in: the whole path a new user takes. */
-export async function signUpVerified(s: TestStack, email: string, extra: Record<string, unknown> = {}, password = TEST_PASSWORD): Promise<LoggedIn> {
+export async function signUpVerified(
+  s: TestStack,
+  email: string,
+  extra: Record<string, unknown> = {},
+  password = TEST_PASSWORD,
+): Promise<LoggedIn> {
   const reg = await s.request('POST', '/api/auth/register', { email, password, ...extra });
   if (reg.status !== 201) throw new Error(`register ${email}: ${reg.status} ${JSON.stringify(reg.body)}`);
   if (!s.config.requireEmailVerification) return reg.body as unknown as LoggedIn;

@@ -25,7 +25,12 @@ function rebase(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(rebase);
   if (value === null || typeof value !== 'object') return value;
   return Object.fromEntries(
-    Object.entries(value).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' && v.startsWith('#/components/schemas/') ? `${COMPONENTS_ID}#/$defs/${v.slice('#/components/schemas/'.length)}` : rebase(v)]),
+    Object.entries(value).map(([k, v]) => [
+      k,
+      k === '$ref' && typeof v === 'string' && v.startsWith('#/components/schemas/')
+        ? `${COMPONENTS_ID}#/$defs/${v.slice('#/components/schemas/'.length)}`
+        : rebase(v),
+    ]),
   );
 }
 
@@ -40,7 +45,12 @@ const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 const describeErrors = (errors: ErrorObject[] | null | undefined): string[] =>
   (errors ?? []).map((e) => {
-    const extra = e.keyword === 'additionalProperties' ? ` (${String((e.params as { additionalProperty: string }).additionalProperty)})` : e.keyword === 'enum' ? ` (${JSON.stringify((e.params as { allowedValues: unknown[] }).allowedValues)})` : '';
+    const extra =
+      e.keyword === 'additionalProperties'
+        ? ` (${String((e.params as { additionalProperty: string }).additionalProperty)})`
+        : e.keyword === 'enum'
+          ? ` (${JSON.stringify((e.params as { allowedValues: unknown[] }).allowedValues)})`
+          : '';
     return `${e.instancePath || '(body)'}: ${e.message ?? e.keyword}${extra} [${e.schemaPath}]`;
   });
 
@@ -69,7 +79,12 @@ export class OpenApiConformance {
         path,
         item,
         params: (path.match(/\{[^}]+\}/g) ?? []).length,
-        re: new RegExp(`^${path.split('/').map((seg) => (/^\{[^}]+\}$/.test(seg) ? '[^/]+' : escapeRe(seg))).join('/')}$`),
+        re: new RegExp(
+          `^${path
+            .split('/')
+            .map((seg) => (/^\{[^}]+\}$/.test(seg) ? '[^/]+' : escapeRe(seg)))
+            .join('/')}$`,
+        ),
       }))
       // A literal segment wins over a parameter (as the routers are written, none overlap anyway).
       .sort((a, b) => a.params - b.params);
@@ -115,7 +130,8 @@ export class OpenApiConformance {
     const op: Operation | undefined = template.item[(method === 'head' ? 'get' : method) as HttpMethod];
     if (!op) {
       const out: string[] = [];
-      if (r.status !== 405 && r.status !== 501) return [`${r.method.toUpperCase()} is not documented for ${template.path}, yet the answer is ${r.status} (expected a 405 problem)`];
+      if (r.status !== 405 && r.status !== 501)
+        return [`${r.method.toUpperCase()} is not documented for ${template.path}, yet the answer is ${r.status} (expected a 405 problem)`];
       if (r.status === 405 && r.headers && !r.headers.get('allow')) out.push('a 405 without an Allow header');
       return [...out, ...problem(`${r.status} for a method ${template.path} does not take`)];
     }
@@ -135,7 +151,8 @@ export class OpenApiConformance {
     if (method === 'head') return out;
     if (r.body === undefined) return [...out, `no body, where ${key} documents ${Object.keys(content).join(' or ')}`];
     const media = content[type];
-    if (!media) return [...out, `content type ${type || '(none)'} is not documented for ${key} (documented: ${Object.keys(content).join(', ')})`];
+    if (!media)
+      return [...out, `content type ${type || '(none)'} is not documented for ${key} (documented: ${Object.keys(content).join(', ')})`];
     if (isJsonType(type) && media.schema) {
       const validate = this.validator(`${op.operationId} ${key} ${type}`, media.schema);
       if (!validate(r.body)) out.push(...describeErrors(validate.errors));
@@ -166,6 +183,13 @@ let shared: OpenApiConformance | undefined;
 export const conformance = (): OpenApiConformance => (shared ??= new OpenApiConformance(buildOpenApiDocument()));
 
 /** Checks one response against the document; throws an Error listing what does not conform. */
-export function checkResponse(method: string, url: string, status: number, contentType: string | null, body: unknown, headers?: Headers): void {
+export function checkResponse(
+  method: string,
+  url: string,
+  status: number,
+  contentType: string | null,
+  body: unknown,
+  headers?: Headers,
+): void {
   conformance().check({ method, url, status, contentType, body, headers });
 }

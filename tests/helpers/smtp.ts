@@ -62,7 +62,10 @@ export class SmtpCatcher {
     for (;;) {
       const m = this.to(address).find((x) => subject.test(x.subject));
       if (m) return m;
-      if (Date.now() > deadline) throw new Error(`No mail to ${address} matching ${subject} within ${timeoutMs} ms (got: ${this.mails.map((x) => `${x.to}: ${x.subject}`).join('; ')})`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `No mail to ${address} matching ${subject} within ${timeoutMs} ms (got: ${this.mails.map((x) => `${x.to}: ${x.subject}`).join('; ')})`,
+        );
       await new Promise((r) => setTimeout(r, 25));
     }
   }

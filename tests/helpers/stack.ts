@@ -26,7 +26,13 @@ export interface TestStack {
   /** Every log line the app wrote, for tests that check what logs contain. */
   logs: string[];
   /** Every response is checked against the OpenAPI document (tests/helpers/openapi-conformance.ts) unless `options.conformance` is false. */
-  request<T = Record<string, unknown>>(method: string, path: string, body?: unknown, headers?: Record<string, string>, options?: RequestOptions): Promise<HttpResult<T>>;
+  request<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+    options?: RequestOptions,
+  ): Promise<HttpResult<T>>;
   /**
    * Waits until every projection has processed the log up to now: for a test that reads a read
    * table itself after a request that does not wait for it (a sign-up with verification on).
@@ -106,13 +112,16 @@ export async function startStack(label: string, env: Env = {}, roles: ProcessRol
       } catch {
         // not JSON: keep the text
       }
-      if (options.conformance !== false) checkResponse(method, path, res.status, res.headers.get('content-type'), text === '' ? undefined : parsed, res.headers);
+      if (options.conformance !== false)
+        checkResponse(method, path, res.status, res.headers.get('content-type'), text === '' ? undefined : parsed, res.headers);
       return { status: res.status, body: parsed as never, headers: res.headers };
     },
     async projected() {
       // The last event committed (the store's headPosition is the last one readable, which other
       // transactions of the cluster may hold back).
-      const last = await system.knex.raw(`SELECT transaction_id::text AS commit, global_position::text AS prepare FROM es_events ORDER BY transaction_id DESC, global_position DESC LIMIT 1`);
+      const last = await system.knex.raw(
+        `SELECT transaction_id::text AS commit, global_position::text AS prepare FROM es_events ORDER BY transaction_id DESC, global_position DESC LIMIT 1`,
+      );
       const row = last.rows[0] as { commit: string; prepare: string } | undefined;
       const position = row ? { commit: BigInt(row.commit), prepare: BigInt(row.prepare) } : null;
       if (!(await system.services!.waiter.whenProcessed(position, 15000))) throw new Error('the projections did not catch up with the log');

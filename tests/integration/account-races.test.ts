@@ -34,11 +34,16 @@ describe('one account, many requests at once (issue 12 items 3, 5, 11)', () => {
   });
 
   const events = async (userId: string, type: string): Promise<number> =>
-    (await s.system.knex.raw(`SELECT count(*)::int AS n FROM es_events WHERE stream_id = ? AND event_type = ?`, [`user-${userId}`, type])).rows[0].n;
+    (await s.system.knex.raw(`SELECT count(*)::int AS n FROM es_events WHERE stream_id = ? AND event_type = ?`, [`user-${userId}`, type]))
+      .rows[0].n;
   const typesInOrder = async (userId: string): Promise<string[]> =>
-    (await s.system.knex.raw(`SELECT event_type FROM es_events WHERE stream_id = ? ORDER BY stream_revision`, [`user-${userId}`])).rows.map((r: { event_type: string }) => r.event_type);
-  const signsIn = async (email: string, password: string): Promise<boolean> => (await s.request('POST', '/api/auth/login', { email, password })).status === 200;
-  const profileOf = async (who: LoggedIn): Promise<Json> => (await s.request<Json>('GET', '/api/profile', undefined, bearer(who.accessToken))).body;
+    (await s.system.knex.raw(`SELECT event_type FROM es_events WHERE stream_id = ? ORDER BY stream_revision`, [`user-${userId}`])).rows.map(
+      (r: { event_type: string }) => r.event_type,
+    );
+  const signsIn = async (email: string, password: string): Promise<boolean> =>
+    (await s.request('POST', '/api/auth/login', { email, password })).status === 200;
+  const profileOf = async (who: LoggedIn): Promise<Json> =>
+    (await s.request<Json>('GET', '/api/profile', undefined, bearer(who.accessToken))).body;
 
   /**
    * The system's use-case context with one difference: right after the first password check
@@ -67,12 +72,17 @@ describe('one account, many requests at once (issue 12 items 3, 5, 11)', () => {
     it('10 parallel password changes with the same current password: exactly one 200 and one PasswordChanged; only its new password works', async () => {
       const a = await signUpVerified(s, 'tenfold@example.com');
       const candidates = Array.from({ length: 10 }, (_, i) => `brand new passphrase number ${i}`);
-      const answers = await Promise.all(candidates.map((newPassword) => s.request('PUT', '/api/profile/password', { currentPassword: TEST_PASSWORD, newPassword }, bearer(a.accessToken))));
+      const answers = await Promise.all(
+        candidates.map((newPassword) =>
+          s.request('PUT', '/api/profile/password', { currentPassword: TEST_PASSWORD, newPassword }, bearer(a.accessToken)),
+        ),
+      );
       const won = answers.flatMap((r, i) => (r.status === 200 ? [i] : []));
       expect(won).toHaveLength(1);
       expect(answers.filter((r) => r.status === 400 && r.body.code === 'WRONG_PASSWORD')).toHaveLength(9);
       expect(await events(a.user.id, 'PasswordChanged')).toBe(1);
-      for (const [i, password] of candidates.entries()) expect([i, await signsIn('tenfold@example.com', password)]).toEqual([i, i === won[0]]);
+      for (const [i, password] of candidates.entries())
+        expect([i, await signsIn('tenfold@example.com', password)]).toEqual([i, i === won[0]]);
       expect(await signsIn('tenfold@example.com', TEST_PASSWORD)).toBe(false);
     });
 
@@ -80,7 +90,13 @@ describe('one account, many requests at once (issue 12 items 3, 5, 11)', () => {
       const a = await signUpVerified(s, 'between-pw@example.com');
       const other = await login(s, 'between-pw@example.com', TEST_PASSWORD, 'other-device');
       const ctx = interleaved(changePasswordOverHttp(other, 'the one that landed first'));
-      const code = await codeOf(changePassword(ctx, { userId: a.user.id as UserId, sessionId: a.sessionId, currentPassword: TEST_PASSWORD, newPassword: 'the stale one lost' }, meta()));
+      const code = await codeOf(
+        changePassword(
+          ctx,
+          { userId: a.user.id as UserId, sessionId: a.sessionId, currentPassword: TEST_PASSWORD, newPassword: 'the stale one lost' },
+          meta(),
+        ),
+      );
       expect(code).toBe('WRONG_PASSWORD');
       expect(await events(a.user.id, 'PasswordChanged')).toBe(1);
       expect(await signsIn('between-pw@example.com', 'the one that landed first')).toBe(true);
@@ -91,7 +107,9 @@ describe('one account, many requests at once (issue 12 items 3, 5, 11)', () => {
       const a = await signUpVerified(s, 'between-mail@example.com', { firstName: 'Before' });
       const other = await login(s, 'between-mail@example.com', TEST_PASSWORD, 'other-device');
       const ctx = interleaved(changePasswordOverHttp(other, 'changed by the owner'));
-      const code = await codeOf(updateProfile(ctx, a.user.id as UserId, { firstName: 'After', email: 'thief@example.com', currentPassword: TEST_PASSWORD }, meta()));
+      const code = await codeOf(
+        updateProfile(ctx, a.user.id as UserId, { firstName: 'After', email: 'thief@example.com', currentPassword: TEST_PASSWORD }, meta()),
+      );
       expect(code).toBe('WRONG_PASSWORD');
       const me = await login(s, 'between-mail@example.com', 'changed by the owner');
       expect(await profileOf(me)).toMatchObject({ firstName: 'Before', pendingEmail: null, email: 'between-mail@example.com' });
@@ -110,7 +128,9 @@ describe('one account, many requests at once (issue 12 items 3, 5, 11)', () => {
 
     it('10 parallel self-deactivations: exactly one 200 and one UserDeactivated', async () => {
       const a = await signUpVerified(s, 'tenfold-off@example.com');
-      const answers = await Promise.all(Array.from({ length: 10 }, () => s.request('DELETE', '/api/profile', { currentPassword: TEST_PASSWORD }, bearer(a.accessToken))));
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, () => s.request('DELETE', '/api/profile', { currentPassword: TEST_PASSWORD }, bearer(a.accessToken))),
+      );
       expect(answers.filter((r) => r.status === 200)).toHaveLength(1);
       // The others find the account deactivated (403), or their token already refused (401).
       expect(answers.filter((r) => r.status !== 200).every((r) => [401, 403].includes(r.status))).toBe(true);
@@ -125,7 +145,12 @@ describe('one account, many requests at once (issue 12 items 3, 5, 11)', () => {
         Array.from({ length: 8 }, (_, i) =>
           i % 2
             ? s.request('PATCH', '/api/profile', { email: `moved-${i}@example.com`, currentPassword: TEST_PASSWORD }, bearer(a.accessToken))
-            : s.request('PUT', '/api/profile/password', { currentPassword: TEST_PASSWORD, newPassword: `replacement passphrase ${i}` }, bearer(a.accessToken)),
+            : s.request(
+                'PUT',
+                '/api/profile/password',
+                { currentPassword: TEST_PASSWORD, newPassword: `replacement passphrase ${i}` },
+                bearer(a.accessToken),
+              ),
         ),
       );
       expect(answers.every((r) => r.status === 200 || (r.status === 400 && r.body.code === 'WRONG_PASSWORD'))).toBe(true);
@@ -141,7 +166,12 @@ describe('one account, many requests at once (issue 12 items 3, 5, 11)', () => {
   describe('item 5: an email change neither squats the address nor tells whether it is taken', () => {
     it('asking for an address claims nothing: its owner can still sign up, and gets the verification link', async () => {
       const squatter = await signUpVerified(s, 'squatter@example.com');
-      const asked = await s.request<Json>('PATCH', '/api/profile', { email: 'victim@example.com', currentPassword: TEST_PASSWORD }, bearer(squatter.accessToken));
+      const asked = await s.request<Json>(
+        'PATCH',
+        '/api/profile',
+        { email: 'victim@example.com', currentPassword: TEST_PASSWORD },
+        bearer(squatter.accessToken),
+      );
       expect(asked.status).toBe(200);
       expect(asked.body.user).toMatchObject({ email: 'squatter@example.com', pendingEmail: 'victim@example.com' });
       // The squatter's confirmation link went to the victim's mailbox; the victim signs up instead.
@@ -158,10 +188,20 @@ describe('one account, many requests at once (issue 12 items 3, 5, 11)', () => {
     it('answers a change to a taken address exactly like one to a free address; the owner of the taken one gets a notice, not a link', async () => {
       await signUpVerified(s, 'owner@example.com');
       const asker = await signUpVerified(s, 'asker@example.com', { firstName: 'Ask' });
-      const taken = await s.request<Json>('PATCH', '/api/profile', { firstName: 'Asked', email: 'owner@example.com', currentPassword: TEST_PASSWORD }, bearer(asker.accessToken));
+      const taken = await s.request<Json>(
+        'PATCH',
+        '/api/profile',
+        { firstName: 'Asked', email: 'owner@example.com', currentPassword: TEST_PASSWORD },
+        bearer(asker.accessToken),
+      );
       const takenUser = taken.body.user as Json;
       const other = await signUpVerified(s, 'other-asker@example.com', { firstName: 'Ask' });
-      const free = await s.request<Json>('PATCH', '/api/profile', { firstName: 'Asked', email: 'free-address@example.com', currentPassword: TEST_PASSWORD }, bearer(other.accessToken));
+      const free = await s.request<Json>(
+        'PATCH',
+        '/api/profile',
+        { firstName: 'Asked', email: 'free-address@example.com', currentPassword: TEST_PASSWORD },
+        bearer(other.accessToken),
+      );
       const freeUser = free.body.user as Json;
       expect(taken.status).toBe(200);
       expect(free.status).toBe(taken.status);
@@ -182,7 +222,12 @@ describe('one account, many requests at once (issue 12 items 3, 5, 11)', () => {
       const r = await s.request('PATCH', '/api/profile', { firstName: 'New', username: 'HOLDER' }, bearer(a.accessToken));
       expect(r.status).toBe(409);
       expect(await profileOf(a)).toMatchObject({ firstName: 'Old', username: null });
-      const wrong = await s.request('PATCH', '/api/profile', { firstName: 'New', email: 'x@example.com', currentPassword: 'not the password' }, bearer(a.accessToken));
+      const wrong = await s.request(
+        'PATCH',
+        '/api/profile',
+        { firstName: 'New', email: 'x@example.com', currentPassword: 'not the password' },
+        bearer(a.accessToken),
+      );
       expect(wrong.status).toBe(400);
       expect(await profileOf(a)).toMatchObject({ firstName: 'Old', pendingEmail: null });
     });
@@ -206,7 +251,15 @@ describe('one account, many requests at once (issue 12 items 3, 5, 11)', () => {
 
     it('a sign-up whose append fails gives its email and username claims back', async () => {
       // Past validation (a use-case called directly), jsonb refuses the NUL: the append fails after both claims.
-      const failing = { email: 'unlucky@example.com', password: TEST_PASSWORD, username: 'unlucky', firstName: null, lastName: null, name: null, profile: { bad: 'x\u0000' } };
+      const failing = {
+        email: 'unlucky@example.com',
+        password: TEST_PASSWORD,
+        username: 'unlucky',
+        firstName: null,
+        lastName: null,
+        name: null,
+        profile: { bad: 'x\u0000' },
+      };
       expect(await codeOf(registerUser(cmd, failing, meta()))).not.toBe('no error');
       expect(await ownerOf(s.system.store, 'email', 'unlucky@example.com')).toBeNull();
       expect(await ownerOf(s.system.store, 'username', 'unlucky')).toBeNull();
@@ -231,7 +284,15 @@ describe('one account, many requests at once (issue 12 items 3, 5, 11)', () => {
     it(`a claim left by a crash before its owner's write is honoured for ${ORPHAN_CLAIM_SECONDS} s, then taken over`, async () => {
       const crashedAt = new Date();
       const at = (seconds: number): CommandContext => ({ ...cmd, clock: () => new Date(crashedAt.getTime() + seconds * 1000) });
-      const input = { email: 'orphan@example.com', password: TEST_PASSWORD, username: null, firstName: null, lastName: null, name: null, profile: null };
+      const input = {
+        email: 'orphan@example.com',
+        password: TEST_PASSWORD,
+        username: null,
+        firstName: null,
+        lastName: null,
+        name: null,
+        profile: null,
+      };
       // A sign-up that claimed the address and died before writing its user.
       expect((await claimValue(cmd.store, 'email', 'orphan@example.com', randomUUID(), meta(), crashedAt)).ok).toBe(true);
       expect((await registerUser(at(ORPHAN_CLAIM_SECONDS - 1), input, meta())).outcome).toBe('existing');
@@ -245,8 +306,12 @@ describe('one account, many requests at once (issue 12 items 3, 5, 11)', () => {
       const crashed = await signUpVerified(s, 'crashed-rename@example.com');
       expect((await claimValue(cmd.store, 'username', 'ghost', crashed.user.id, meta(), crashedAt)).ok).toBe(true);
       const b = await signUpVerified(s, 'wants-ghost@example.com');
-      expect(await codeOf(updateProfile(at(ORPHAN_CLAIM_SECONDS - 1), b.user.id as UserId, { username: 'ghost' }, meta()))).toBe('CONFLICT');
-      expect(await codeOf(updateProfile(at(ORPHAN_CLAIM_SECONDS + 1), b.user.id as UserId, { username: 'ghost' }, meta()))).toBe('no error');
+      expect(await codeOf(updateProfile(at(ORPHAN_CLAIM_SECONDS - 1), b.user.id as UserId, { username: 'ghost' }, meta()))).toBe(
+        'CONFLICT',
+      );
+      expect(await codeOf(updateProfile(at(ORPHAN_CLAIM_SECONDS + 1), b.user.id as UserId, { username: 'ghost' }, meta()))).toBe(
+        'no error',
+      );
       expect(await ownerOf(s.system.store, 'username', 'ghost')).toBe(b.user.id);
     });
   });

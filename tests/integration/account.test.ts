@@ -19,11 +19,21 @@ describe('passwords', () => {
     const here = await signUpVerified(s, 'change@example.com');
     const there = await login(s, 'change@example.com', TEST_PASSWORD, 'other-device');
 
-    const wrong = await s.request('PUT', '/api/profile/password', { currentPassword: 'nope nope nope', newPassword: NEW_PASSWORD }, bearer(here.accessToken));
+    const wrong = await s.request(
+      'PUT',
+      '/api/profile/password',
+      { currentPassword: 'nope nope nope', newPassword: NEW_PASSWORD },
+      bearer(here.accessToken),
+    );
     expect(wrong.status).toBe(400);
     expect(wrong.body).toMatchObject({ code: 'WRONG_PASSWORD', errors: [{ path: 'currentPassword' }] });
 
-    const r = await s.request<Json>('PUT', '/api/profile/password', { currentPassword: TEST_PASSWORD, newPassword: NEW_PASSWORD }, bearer(here.accessToken));
+    const r = await s.request<Json>(
+      'PUT',
+      '/api/profile/password',
+      { currentPassword: TEST_PASSWORD, newPassword: NEW_PASSWORD },
+      bearer(here.accessToken),
+    );
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ sessionId: here.sessionId, tokenType: 'Bearer' });
 
@@ -42,7 +52,9 @@ describe('passwords', () => {
     const deadline = Date.now() + 10000;
     let revoked = 0;
     while (Date.now() < deadline && revoked === 0) {
-      const q = await s.system.knex.raw(`SELECT count(*)::int AS n FROM es_events WHERE stream_id = ? AND event_type = 'SessionRevoked'`, [`session-${there.sessionId}`]);
+      const q = await s.system.knex.raw(`SELECT count(*)::int AS n FROM es_events WHERE stream_id = ? AND event_type = 'SessionRevoked'`, [
+        `session-${there.sessionId}`,
+      ]);
       revoked = q.rows[0].n;
       if (!revoked) await new Promise((res) => setTimeout(res, 25));
     }
@@ -67,19 +79,32 @@ describe('passwords', () => {
 
     await s.request('POST', '/api/auth/forgot-password', { email: 'reset@example.com' });
     const deadline = Date.now() + 10000;
-    while (s.smtp.to('reset@example.com').filter((m) => /reset/i.test(m.subject)).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    while (s.smtp.to('reset@example.com').filter((m) => /reset/i.test(m.subject)).length < 2 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 25));
     const second = linkParams(s.smtp.to('reset@example.com').filter((m) => /reset/i.test(m.subject))[1]);
 
-    const old = await s.request('POST', '/api/auth/reset-password', { token: first.token, email: 'reset@example.com', password: NEW_PASSWORD });
+    const old = await s.request('POST', '/api/auth/reset-password', {
+      token: first.token,
+      email: 'reset@example.com',
+      password: NEW_PASSWORD,
+    });
     expect(old.status).toBe(400);
     expect(old.body.code).toBe('INVALID_TOKEN');
 
-    const ok = await s.request('POST', '/api/auth/reset-password', { token: second.token, email: 'reset@example.com', password: NEW_PASSWORD });
+    const ok = await s.request('POST', '/api/auth/reset-password', {
+      token: second.token,
+      email: 'reset@example.com',
+      password: NEW_PASSWORD,
+    });
     expect(ok.status).toBe(200);
     expect((await s.request('GET', '/api/auth/me', undefined, bearer(a.accessToken))).status).toBe(401);
     expect((await s.request('POST', '/api/auth/token', { refreshToken: a.refreshToken })).status).toBe(401);
 
-    const twice = await s.request('POST', '/api/auth/reset-password', { token: second.token, email: 'reset@example.com', password: 'yet another passphrase' });
+    const twice = await s.request('POST', '/api/auth/reset-password', {
+      token: second.token,
+      email: 'reset@example.com',
+      password: 'yet another passphrase',
+    });
     expect(twice.status).toBe(400);
     expect((await s.request('POST', '/api/auth/login', { email: 'reset@example.com', password: NEW_PASSWORD })).status).toBe(200);
   });
@@ -88,8 +113,21 @@ describe('passwords', () => {
     const a = await signUpVerified(s, 'voided@example.com');
     await s.request('POST', '/api/auth/forgot-password', { email: 'voided@example.com' });
     const link = linkParams(await s.smtp.waitFor('voided@example.com', /reset/i));
-    expect((await s.request('PUT', '/api/profile/password', { currentPassword: TEST_PASSWORD, newPassword: NEW_PASSWORD }, bearer(a.accessToken))).status).toBe(200);
-    const r = await s.request('POST', '/api/auth/reset-password', { token: link.token, email: 'voided@example.com', password: 'attacker chosen pass' });
+    expect(
+      (
+        await s.request(
+          'PUT',
+          '/api/profile/password',
+          { currentPassword: TEST_PASSWORD, newPassword: NEW_PASSWORD },
+          bearer(a.accessToken),
+        )
+      ).status,
+    ).toBe(200);
+    const r = await s.request('POST', '/api/auth/reset-password', {
+      token: link.token,
+      email: 'voided@example.com',
+      password: 'attacker chosen pass',
+    });
     expect(r.status).toBe(400);
   });
 });
@@ -105,7 +143,12 @@ describe('profile', () => {
 
   it('updates names, username and profile, and lists each change in the history with its actor', async () => {
     const a = await signUpVerified(s, 'prof@example.com', { firstName: 'Pat', username: 'pat' });
-    const r = await s.request<Json>('PATCH', '/api/profile', { firstName: 'Patricia', username: 'patricia', profile: { theme: 'dark' } }, bearer(a.accessToken));
+    const r = await s.request<Json>(
+      'PATCH',
+      '/api/profile',
+      { firstName: 'Patricia', username: 'patricia', profile: { theme: 'dark' } },
+      bearer(a.accessToken),
+    );
     expect(r.status).toBe(200);
     expect(r.body.user).toMatchObject({ firstName: 'Patricia', username: 'patricia', profile: { theme: 'dark' } });
 
@@ -115,7 +158,12 @@ describe('profile', () => {
     const h = await s.request<{ data: Json[]; meta: Json }>('GET', '/api/profile/history?limit=10', undefined, bearer(a.accessToken));
     expect(h.status).toBe(200);
     const byField = Object.fromEntries(h.body.data.map((x) => [x.field, x]));
-    expect(byField.firstName).toMatchObject({ oldValue: 'Pat', newValue: 'Patricia', type: 'ProfileUpdated', actor: { id: a.user.id, email: 'prof@example.com' } });
+    expect(byField.firstName).toMatchObject({
+      oldValue: 'Pat',
+      newValue: 'Patricia',
+      type: 'ProfileUpdated',
+      actor: { id: a.user.id, email: 'prof@example.com' },
+    });
     expect(byField.username).toMatchObject({ oldValue: 'pat', newValue: 'patricia' });
     expect(byField.profile).toMatchObject({ oldValue: null, newValue: { theme: 'dark' } });
     expect(h.body.meta).toMatchObject({ page: 1, limit: 10 });
@@ -140,14 +188,21 @@ describe('profile', () => {
     const a = await signUpVerified(s, 'old@example.com');
     const noPassword = await s.request('PUT', '/api/profile', { email: 'new@example.com' }, bearer(a.accessToken));
     expect(noPassword.status).toBe(422);
-    const r = await s.request<Json>('PUT', '/api/profile', { email: 'new@example.com', currentPassword: TEST_PASSWORD }, bearer(a.accessToken));
+    const r = await s.request<Json>(
+      'PUT',
+      '/api/profile',
+      { email: 'new@example.com', currentPassword: TEST_PASSWORD },
+      bearer(a.accessToken),
+    );
     expect(r.status).toBe(200);
     expect(r.body.user).toMatchObject({ email: 'old@example.com', pendingEmail: 'new@example.com' });
     await s.smtp.waitFor('old@example.com', /being changed/i);
     const link = linkParams(await s.smtp.waitFor('new@example.com', /confirm your new email/i));
     expect((await s.request('POST', '/api/auth/login', { email: 'new@example.com', password: TEST_PASSWORD })).status).toBe(401);
 
-    expect((await s.request('GET', `/api/auth/verify-email?token=${encodeURIComponent(link.token)}&email=new%40example.com`)).status).toBe(200);
+    expect((await s.request('GET', `/api/auth/verify-email?token=${encodeURIComponent(link.token)}&email=new%40example.com`)).status).toBe(
+      200,
+    );
     const me = await s.request<Json>('GET', '/api/profile', undefined, bearer(a.accessToken));
     expect(me.body).toMatchObject({ email: 'new@example.com', pendingEmail: null, emailVerified: true });
     expect((await s.request('POST', '/api/auth/login', { email: 'new@example.com', password: TEST_PASSWORD })).status).toBe(200);
@@ -186,7 +241,15 @@ describe('profile', () => {
     const verify = linkParams(s.smtp.to('secrets@example.com').find((m) => /verify/i.test(m.subject))!);
     await s.request('POST', '/api/auth/reset-password', { token: reset.token, email: 'secrets@example.com', password: NEW_PASSWORD });
     const log = (await s.system.knex.raw(`SELECT string_agg(data::text || metadata::text, '\n') AS t FROM es_events`)).rows[0].t as string;
-    for (const secret of [TEST_PASSWORD, NEW_PASSWORD, a.refreshToken, a.accessToken, refreshed.body.refreshToken as string, reset.token, verify.token]) {
+    for (const secret of [
+      TEST_PASSWORD,
+      NEW_PASSWORD,
+      a.refreshToken,
+      a.accessToken,
+      refreshed.body.refreshToken as string,
+      reset.token,
+      verify.token,
+    ]) {
       expect(log.includes(secret)).toBe(false);
     }
     expect(log).toMatch(/\$2[aby]\$04\$/); // bcrypt hashes are what is stored

@@ -29,7 +29,15 @@ describe('bench: PostgreSQL work, log growth and the commit ceiling', () => {
     await store.append('demo-0', [{ type: 'Before', data: { n: 0 } }], 'no_stream');
     const before = await logSnapshot(pool);
     const payload = 'x'.repeat(400);
-    for (let i = 1; i <= 20; i++) await store.append(`demo-${i}`, [{ type: 'Happened', data: { payload } }, { type: 'Happened', data: { payload } }], 'no_stream');
+    for (let i = 1; i <= 20; i++)
+      await store.append(
+        `demo-${i}`,
+        [
+          { type: 'Happened', data: { payload } },
+          { type: 'Happened', data: { payload } },
+        ],
+        'no_stream',
+      );
     await pool.query("INSERT INTO read_model SELECT g, repeat('r', 500) FROM generate_series(1, 200) g");
     await pool.query("INSERT INTO bench_probe SELECT g, repeat('b', 500) FROM generate_series(1, 2000) g");
     const after = await logSnapshot(pool);
@@ -78,7 +86,9 @@ describe('bench: PostgreSQL work, log growth and the commit ceiling', () => {
   it('commits one row per transaction the commit ceiling reports', async () => {
     await pool.query(commitTableDdl);
     const r = await runCommitLoop({ databaseUrl: db.url, connections: 2, durationSeconds: 1 });
-    const { rows } = await pool.query<{ n: number; clients: number }>(`SELECT count(*)::int AS n, count(DISTINCT client)::int AS clients FROM ${COMMIT_TABLE}`);
+    const { rows } = await pool.query<{ n: number; clients: number }>(
+      `SELECT count(*)::int AS n, count(DISTINCT client)::int AS clients FROM ${COMMIT_TABLE}`,
+    );
     expect(r.errors).toBe(0);
     expect(r.ok).toBeGreaterThan(0);
     expect(rows[0]).toEqual({ n: r.ok, clients: 2 });

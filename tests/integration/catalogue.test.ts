@@ -48,7 +48,9 @@ const readTypes = async (url: string): Promise<string[]> => {
   const c = new Client({ connectionString: url });
   await c.connect();
   try {
-    return (await c.query<{ event_type: string }>('SELECT event_type FROM es_events ORDER BY global_position')).rows.map((r) => r.event_type);
+    return (await c.query<{ event_type: string }>('SELECT event_type FROM es_events ORDER BY global_position')).rows.map(
+      (r) => r.event_type,
+    );
   } finally {
     await c.end();
   }
@@ -62,7 +64,8 @@ describe('service and permission catalogue', () => {
   let billing: string;
   let reports: string;
 
-  const call = <T = Record<string, unknown>>(method: string, path: string, body?: unknown, as = asAdmin): Promise<HttpResult<T>> => s.request<T>(method, path, body, as);
+  const call = <T = Record<string, unknown>>(method: string, path: string, body?: unknown, as = asAdmin): Promise<HttpResult<T>> =>
+    s.request<T>(method, path, body, as);
   const pathsOf = (r: HttpResult<unknown>): string[] => ((r.body as Problem).errors ?? []).map((e) => e.path);
   const meta = (): RequestMeta => ({ correlationId: 'catalogue-test', ip: null, userAgent: 'jest', actorId: admin.user.id });
   const caughtUp = (p: Position | null) => s.system.services!.waiter.whenProcessed(p, 5000);
@@ -108,7 +111,10 @@ describe('service and permission catalogue', () => {
 
       // A restart: another API process on the same database seeds at its start (then goes, to spare connections).
       await (await s.startAnother(['api'])).stop();
-      const events = await s.system.knex.raw(`SELECT event_type, count(*)::int AS n FROM es_events WHERE event_type IN ('ServiceCreated', 'CatalogueSeeded') AND stream_id IN (${DEFAULT_SERVICES.map(() => '?').join(',')}, 'seed-catalogue-v1') GROUP BY event_type ORDER BY event_type`, DEFAULT_SERVICES.map((d) => `service-${d.id}`));
+      const events = await s.system.knex.raw(
+        `SELECT event_type, count(*)::int AS n FROM es_events WHERE event_type IN ('ServiceCreated', 'CatalogueSeeded') AND stream_id IN (${DEFAULT_SERVICES.map(() => '?').join(',')}, 'seed-catalogue-v1') GROUP BY event_type ORDER BY event_type`,
+        DEFAULT_SERVICES.map((d) => `service-${d.id}`),
+      );
       expect(events.rows).toEqual([
         { event_type: 'CatalogueSeeded', n: 1 },
         { event_type: 'ServiceCreated', n: DEFAULT_SERVICES.length },
@@ -137,7 +143,12 @@ describe('service and permission catalogue', () => {
     it('creates, reads, renames and deletes a service; names are unique case-insensitively and freed on rename or delete', async () => {
       const created = await call<Service>('POST', '/api/services', { name: '  Analytics   Hub ', description: 'Usage analytics' });
       expect(created.status).toBe(201);
-      expect(created.body).toMatchObject({ name: 'Analytics Hub', description: 'Usage analytics', createdBy: admin.user.id, updatedBy: admin.user.id });
+      expect(created.body).toMatchObject({
+        name: 'Analytics Hub',
+        description: 'Usage analytics',
+        createdBy: admin.user.id,
+        updatedBy: admin.user.id,
+      });
       const id = created.body.id;
       expect((await call<Service>('GET', `/api/services/${id}`)).body).toEqual(created.body);
 
@@ -255,7 +266,12 @@ describe('service and permission catalogue', () => {
 
       const renamed = await call<Permission>('PUT', `/api/permissions/${p.id}`, { name: 'notify:push' });
       expect(renamed.status).toBe(200);
-      expect(renamed.body).toMatchObject({ id: p.id, name: 'notify:push', services: [{ id: billing, name: 'Billing' }], createdAt: p.createdAt });
+      expect(renamed.body).toMatchObject({
+        id: p.id,
+        name: 'notify:push',
+        services: [{ id: billing, name: 'Billing' }],
+        createdAt: p.createdAt,
+      });
       expect(Date.parse(renamed.body.updatedAt)).toBeGreaterThanOrEqual(Date.parse(p.updatedAt));
 
       const moved = await call<Permission>('PUT', `/api/permissions/${p.id}`, { serviceIds: [notifications] });
@@ -266,7 +282,10 @@ describe('service and permission catalogue', () => {
       expect((await call<Permission>('GET', `/api/permissions/${p.id}`)).body).toEqual(both.body);
 
       expect((await call('PUT', `/api/permissions/${p.id}`, { name: 'billing:read' })).status).toBe(409);
-      expect(pathsOf(await call('PUT', `/api/permissions/${p.id}`, { name: '-', serviceIds: [UNKNOWN_ID] }))).toEqual(['name', 'serviceIds[0]']);
+      expect(pathsOf(await call('PUT', `/api/permissions/${p.id}`, { name: '-', serviceIds: [UNKNOWN_ID] }))).toEqual([
+        'name',
+        'serviceIds[0]',
+      ]);
       expect(pathsOf(await call('PUT', `/api/permissions/${p.id}`, { serviceIds: [] }))).toEqual(['serviceIds']);
       expect((await call('PUT', `/api/permissions/${UNKNOWN_ID}`, { name: 'ghost:perm' })).status).toBe(404);
       // Freed by the renames:
@@ -287,7 +306,8 @@ describe('service and permission catalogue', () => {
     it('sorts, paginates and filters by q, name and serviceId; anything undocumented is a 422', async () => {
       const svc = await createService('Sorting Service');
       const made: Permission[] = [];
-      for (const n of ['list.c', 'list.a', 'list.e', 'list.b', 'list.d']) made.push(await createPermission(n, n < 'list.c' ? [svc.id] : [billing]));
+      for (const n of ['list.c', 'list.a', 'list.e', 'list.b', 'list.d'])
+        made.push(await createPermission(n, n < 'list.c' ? [svc.id] : [billing]));
       await call('PUT', `/api/permissions/${made[0].id}`, { serviceIds: [billing, svc.id] });
 
       const asc = await call<Page<Permission>>('GET', '/api/permissions?q=LIST.&sort=name&limit=2');
@@ -368,7 +388,12 @@ describe('service and permission catalogue', () => {
       const px = await createPermission('grant:x', [x.id]);
       const pboth = await createPermission('grant:xy', [x.id, y.id]);
       const check = (service: string, as = bearer(viewer.accessToken)) =>
-        s.request<{ allowed: boolean; permissions: string[] }>('GET', `/api/authz/check?service=${encodeURIComponent(service)}`, undefined, as);
+        s.request<{ allowed: boolean; permissions: string[] }>(
+          'GET',
+          `/api/authz/check?service=${encodeURIComponent(service)}`,
+          undefined,
+          as,
+        );
 
       expect((await check(x.id)).body).toEqual({ allowed: false, permissions: [] });
 
@@ -385,7 +410,9 @@ describe('service and permission catalogue', () => {
       expect((await check(x.id, asAdmin)).body).toEqual({ allowed: false, permissions: [] });
 
       expect(await caughtUp(position)).toBe(true);
-      expect(await permissionsOfUser(s.system.knex, viewer.user.id)).toEqual([{ id: px.id, name: 'grant:x', services: [{ id: x.id, name: 'Grant X' }] }]);
+      expect(await permissionsOfUser(s.system.knex, viewer.user.id)).toEqual([
+        { id: px.id, name: 'grant:x', services: [{ id: x.id, name: 'Grant X' }] },
+      ]);
 
       await setUserPermissions(cmd, viewer.user.id, [px.id, pboth.id], meta());
       expect((await check(x.id)).body).toEqual({ allowed: true, permissions: ['grant:x', 'grant:xy'] });
@@ -394,7 +421,9 @@ describe('service and permission catalogue', () => {
       // A deleted permission no longer grants anything; a deleted service is not allowed.
       expect((await call('DELETE', `/api/permissions/${pboth.id}`)).status).toBe(204);
       expect((await check(y.id)).body).toEqual({ allowed: false, permissions: [] });
-      expect(await permissionsOfUser(s.system.knex, viewer.user.id)).toEqual([{ id: px.id, name: 'grant:x', services: [{ id: x.id, name: 'Grant X' }] }]);
+      expect(await permissionsOfUser(s.system.knex, viewer.user.id)).toEqual([
+        { id: px.id, name: 'grant:x', services: [{ id: x.id, name: 'Grant X' }] },
+      ]);
 
       const cleared = await setUserPermissions(cmd, viewer.user.id, [], meta());
       expect((await check(x.id)).body).toEqual({ allowed: false, permissions: [] });
@@ -426,7 +455,9 @@ describe('service and permission catalogue', () => {
     it('authz check: authentication required, service required, API keys limited to their permissions', async () => {
       expect((await s.request('GET', `/api/authz/check?service=${billing}`)).status).toBe(401);
       expect(pathsOf(await s.request('GET', '/api/authz/check', undefined, bearer(viewer.accessToken)))).toEqual(['service']);
-      expect(pathsOf(await s.request('GET', `/api/authz/check?service=${billing}&user=x`, undefined, bearer(viewer.accessToken)))).toEqual(['user']);
+      expect(pathsOf(await s.request('GET', `/api/authz/check?service=${billing}&user=x`, undefined, bearer(viewer.accessToken)))).toEqual([
+        'user',
+      ]);
 
       const cmd = s.system.services!.cmd;
       const reportsRead = await createPermission('reports:read', [reports]);
@@ -434,7 +465,12 @@ describe('service and permission catalogue', () => {
       await setUserPermissions(cmd, viewer.user.id, [reportsRead.id, billingPay.id], meta());
 
       const newKey = async (permissionIds: string[]): Promise<Record<string, string>> => {
-        const r = await s.request<{ key: string }>('POST', '/api/api-keys', { name: `key ${permissionIds.length}`, permissionIds }, bearer(viewer.accessToken));
+        const r = await s.request<{ key: string }>(
+          'POST',
+          '/api/api-keys',
+          { name: `key ${permissionIds.length}`, permissionIds },
+          bearer(viewer.accessToken),
+        );
         expect(r.status).toBe(201);
         return { 'x-api-key': r.body.key };
       };
@@ -464,7 +500,13 @@ describe('service and permission catalogue', () => {
     await replayProjection(deps, servicesProjection);
     await replayProjection(deps, permissionsProjection);
     expect(await snapshot()).toEqual(before);
-    const indexes = await s.system.knex.raw(`SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND tablename IN ('services', 'permissions') AND indexname LIKE '%trgm%' ORDER BY indexname`);
-    expect(indexes.rows.map((r: { indexname: string }) => r.indexname)).toEqual(['permissions_name_trgm_idx', 'services_description_trgm_idx', 'services_name_trgm_idx']);
+    const indexes = await s.system.knex.raw(
+      `SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND tablename IN ('services', 'permissions') AND indexname LIKE '%trgm%' ORDER BY indexname`,
+    );
+    expect(indexes.rows.map((r: { indexname: string }) => r.indexname)).toEqual([
+      'permissions_name_trgm_idx',
+      'services_description_trgm_idx',
+      'services_name_trgm_idx',
+    ]);
   });
 });

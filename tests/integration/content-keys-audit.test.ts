@@ -27,7 +27,13 @@ describe('content, API keys and audit', () => {
 
   /** Changes a role straight on the user's stream, as an admin would, and waits for the read side. */
   const setRole = async (userId: string, role: Role): Promise<void> => {
-    const r = await handle(s.system.store, userStream(userId), userDecider, { type: 'ChangeRole', role, now: new Date().toISOString() }, { actorId: admin.user.id });
+    const r = await handle(
+      s.system.store,
+      userStream(userId),
+      userDecider,
+      { type: 'ChangeRole', role, now: new Date().toISOString() },
+      { actorId: admin.user.id },
+    );
     await s.system.services!.waiter.whenProcessed(r.position, 5000);
   };
 
@@ -64,7 +70,13 @@ describe('content, API keys and audit', () => {
   describe('content', () => {
     it('admins and editors create (201, as author); viewers are refused; anonymous is 401', async () => {
       const mine = await newContent(editor, 'Editor post', 'Hello from the editor');
-      expect(mine).toMatchObject({ title: 'Editor post', body: 'Hello from the editor', authorId: editor.user.id, author: { id: editor.user.id, email: 'editor@example.com' }, isDeleted: false });
+      expect(mine).toMatchObject({
+        title: 'Editor post',
+        body: 'Hello from the editor',
+        authorId: editor.user.id,
+        author: { id: editor.user.id, email: 'editor@example.com' },
+        isDeleted: false,
+      });
       expect(mine.createdBy).toBe(editor.user.id);
       expect((await newContent(admin, 'Admin post')).authorId).toBe(admin.user.id);
 
@@ -99,7 +111,12 @@ describe('content, API keys and audit', () => {
 
       const byAdmin = await s.request<Json>('PUT', path, { body: 'Moderated' }, bearer(admin.accessToken));
       expect(byAdmin.status).toBe(200);
-      expect(byAdmin.body).toMatchObject({ title: 'Edited by owner', body: 'Moderated', authorId: editor.user.id, updatedBy: admin.user.id });
+      expect(byAdmin.body).toMatchObject({
+        title: 'Edited by owner',
+        body: 'Moderated',
+        authorId: editor.user.id,
+        updatedBy: admin.user.id,
+      });
 
       const read = await get(path, viewer);
       expect(read.status).toBe(200);
@@ -162,12 +179,20 @@ describe('content, API keys and audit', () => {
       expect(r.status).toBe(201);
       const key = r.body.key as string;
       expect(key).toMatch(/^iam_[0-9a-f]{32}_[A-Za-z0-9_-]{43}$/);
-      expect(r.body).toMatchObject({ name: 'deploy bot', permissionIds: [], scopes: ['read', 'write'], expiresAt: null, prefix: key.slice(0, 12) });
+      expect(r.body).toMatchObject({
+        name: 'deploy bot',
+        permissionIds: [],
+        scopes: ['read', 'write'],
+        expiresAt: null,
+        prefix: key.slice(0, 12),
+      });
       expect(typeof r.body.createdAt).toBe('string');
 
       const list = await get<Page>('/api/api-keys', editor);
       expect(list.status).toBe(200);
-      expect(list.body.data).toEqual([expect.objectContaining({ id: r.body.id, name: 'deploy bot', prefix: r.body.prefix, scopes: ['read', 'write'] })]);
+      expect(list.body.data).toEqual([
+        expect.objectContaining({ id: r.body.id, name: 'deploy bot', prefix: r.body.prefix, scopes: ['read', 'write'] }),
+      ]);
       const listed = JSON.stringify(list.body);
       expect(listed).not.toContain(key);
       expect(listed).not.toContain(key.slice(-43));
@@ -186,7 +211,10 @@ describe('content, API keys and audit', () => {
 
       // The audit trail says which key wrote it.
       const audit = await get<Page>(`/api/audit?type=ContentCreated&actorId=${editor.user.id}&limit=100`, admin);
-      expect(audit.body.data.find((e) => (e.stream as string) === `content-${made.body.id}`)).toMatchObject({ apiKeyId: r.body.id, actor: { id: editor.user.id } });
+      expect(audit.body.data.find((e) => (e.stream as string) === `content-${made.body.id}`)).toMatchObject({
+        apiKeyId: r.body.id,
+        actor: { id: editor.user.id },
+      });
     });
 
     it('by default only reads: a key with no scopes and no permissions cannot write, whatever its owner’s role', async () => {
@@ -206,7 +234,10 @@ describe('content, API keys and audit', () => {
         expect(r.body.detail).toMatch(/write scope/);
       }
       // Nothing was written.
-      expect((await get<Json>(`/api/content/${mine.id as string}`, editor)).body).toMatchObject({ title: 'Not for bots', isDeleted: false });
+      expect((await get<Json>(`/api/content/${mine.id as string}`, editor)).body).toMatchObject({
+        title: 'Not for bots',
+        isDeleted: false,
+      });
     });
 
     it('reads its owner’s account: GET /api/profile and /api/profile/history answer as the owner', async () => {
@@ -218,7 +249,9 @@ describe('content, API keys and audit', () => {
       expect(profile.body).toMatchObject({ id: owner.user.id, email: 'keyreader@example.com', firstName: 'Kay', lastName: 'Reader' });
       const history = await s.request<Page>('GET', '/api/profile/history?field=lastName', undefined, h);
       expect(history.status).toBe(200);
-      expect(history.body.data).toEqual([expect.objectContaining({ field: 'lastName', newValue: 'Reader', actor: expect.objectContaining({ id: owner.user.id }) })]);
+      expect(history.body.data).toEqual([
+        expect.objectContaining({ field: 'lastName', newValue: 'Reader', actor: expect.objectContaining({ id: owner.user.id }) }),
+      ]);
     });
 
     it('can never manage keys, sessions, passwords or the profile (403), even with the write scope', async () => {
@@ -258,12 +291,12 @@ describe('content, API keys and audit', () => {
       const read = await post('/api/permissions', { name: 'keytest:read', serviceIds: [service.body.id] }, admin);
       const write = await post('/api/permissions', { name: 'keytest:write', serviceIds: [service.body.id] }, admin);
       expect([read.status, write.status]).toEqual([201, 201]);
-      const granted = await setUserPermissions(
-        s.system.services!.cmd,
-        editor.user.id,
-        [read.body.id as string, write.body.id as string],
-        { actorId: admin.user.id, correlationId: 'test', ip: null, userAgent: null },
-      );
+      const granted = await setUserPermissions(s.system.services!.cmd, editor.user.id, [read.body.id as string, write.body.id as string], {
+        actorId: admin.user.id,
+        correlationId: 'test',
+        ip: null,
+        userAgent: null,
+      });
       await s.system.services!.waiter.whenProcessed(granted, 5000);
 
       const tooMuch = await createKey(editor, { name: 'too much', permissionIds: [read.body.id, '11111111-1111-4111-8111-111111111111'] });
@@ -277,7 +310,10 @@ describe('content, API keys and audit', () => {
 
       const check = `/api/authz/check?service=${service.body.id}`;
       expect((await get(check, editor)).body).toEqual({ allowed: true, permissions: ['keytest:read', 'keytest:write'] });
-      expect((await s.request('GET', check, undefined, apiKey(scoped.body.key as string))).body).toEqual({ allowed: true, permissions: ['keytest:read'] });
+      expect((await s.request('GET', check, undefined, apiKey(scoped.body.key as string))).body).toEqual({
+        allowed: true,
+        permissions: ['keytest:read'],
+      });
       expect((await s.request('GET', check, undefined, apiKey(bare))).body).toEqual({ allowed: false, permissions: [] });
     });
 
@@ -380,12 +416,20 @@ describe('content, API keys and audit', () => {
       // Sign-up claims the email before the account exists.
       expect(oldestFirst.body.data.slice(0, 2).map((e) => e.type)).toEqual(['ValueClaimed', 'UserRegistered']);
       expect(oldestFirst.body.data[0].stream).toMatch(/^emailClaim-[0-9a-f]{64}$/);
-      expect(about.body.data.find((e) => e.type === 'SessionStarted')).toMatchObject({ stream: `session-${target.sessionId}`, subjectId: target.user.id, actor: { id: target.user.id } });
+      expect(about.body.data.find((e) => e.type === 'SessionStarted')).toMatchObject({
+        stream: `session-${target.sessionId}`,
+        subjectId: target.user.id,
+        actor: { id: target.user.id },
+      });
       // The revoke job then ends the session on its own stream; that event is about the user too.
-      const revoked = await eventually(async () => {
-        const p = await get<Page>(`/api/audit?userId=${target.user.id}&type=SessionRevoked`, admin);
-        return p.body.data[0];
-      }, 10_000, 'the session revocation in the audit log');
+      const revoked = await eventually(
+        async () => {
+          const p = await get<Page>(`/api/audit?userId=${target.user.id}&type=SessionRevoked`, admin);
+          return p.body.data[0];
+        },
+        10_000,
+        'the session revocation in the audit log',
+      );
       expect(revoked).toMatchObject({ stream: `session-${target.sessionId}`, data: { reason: 'role-changed' } });
 
       const byAdmin = await get<Page>(`/api/audit?actorId=${admin.user.id}&limit=100`, admin);
@@ -398,7 +442,8 @@ describe('content, API keys and audit', () => {
 
       const at = Date.parse(entry.at as string);
       const iso = (ms: number) => encodeURIComponent(new Date(ms).toISOString());
-      const window = (from: number, to: number) => get<Page>(`/api/audit?userId=${target.user.id}&type=RoleChanged&from=${iso(from)}&to=${iso(to)}`, admin);
+      const window = (from: number, to: number) =>
+        get<Page>(`/api/audit?userId=${target.user.id}&type=RoleChanged&from=${iso(from)}&to=${iso(to)}`, admin);
       expect((await window(at, at)).body.meta.total).toBe(1);
       expect((await window(at - 60_000, at + 60_000)).body.meta.total).toBe(1);
       expect((await window(at + 1, at + 60_000)).body.meta.total).toBe(0);
@@ -417,7 +462,12 @@ describe('content, API keys and audit', () => {
 
     it('never carries a hash or a key, on any page', async () => {
       const key = (await createKey(admin)).body.key as string;
-      const r = await s.request<Json>('PUT', '/api/profile/password', { currentPassword: ADMIN_PASSWORD, newPassword: 'rotated admin phrase 2' }, bearer(admin.accessToken));
+      const r = await s.request<Json>(
+        'PUT',
+        '/api/profile/password',
+        { currentPassword: ADMIN_PASSWORD, newPassword: 'rotated admin phrase 2' },
+        bearer(admin.accessToken),
+      );
       expect(r.status).toBe(200);
       admin = { ...admin, accessToken: r.body.accessToken as string };
 
@@ -430,11 +480,30 @@ describe('content, API keys and audit', () => {
       }
       const entries = pages.flatMap((p) => p.data);
       const types = new Set(entries.map((e) => e.type));
-      for (const t of ['UserRegistered', 'EmailVerificationRequested', 'PasswordChanged', 'SessionStarted', 'SessionRefreshed', 'ApiKeyCreated', 'ApiKeyRevoked', 'ContentCreated', 'ContentUpdated', 'ContentDeleted', 'ValueClaimed', 'CatalogueSeeded', 'ServiceCreated', 'PermissionCreated', 'UserPermissionsSet']) {
+      for (const t of [
+        'UserRegistered',
+        'EmailVerificationRequested',
+        'PasswordChanged',
+        'SessionStarted',
+        'SessionRefreshed',
+        'ApiKeyCreated',
+        'ApiKeyRevoked',
+        'ContentCreated',
+        'ContentUpdated',
+        'ContentDeleted',
+        'ValueClaimed',
+        'CatalogueSeeded',
+        'ServiceCreated',
+        'PermissionCreated',
+        'UserPermissionsSet',
+      ]) {
         expect(types).toContain(t);
       }
       // A grant is about the user who received it; a key's revocation is about its owner.
-      expect(entries.find((e) => e.type === 'UserPermissionsSet')).toMatchObject({ subjectId: editor.user.id, actor: { id: admin.user.id, email: ADMIN_EMAIL } });
+      expect(entries.find((e) => e.type === 'UserPermissionsSet')).toMatchObject({
+        subjectId: editor.user.id,
+        actor: { id: admin.user.id, email: ADMIN_EMAIL },
+      });
       const revocations = entries.filter((e) => e.type === 'ApiKeyRevoked');
       expect(revocations.length).toBeGreaterThan(0);
       for (const e of revocations) expect(e.subjectId).toBe((e.actor as Json).id);

@@ -30,7 +30,9 @@ describe('contention on one account', () => {
   it.each([20, 50])('%i parallel logins of one user: every one answers 200 (or 503 CONTENTION), none 500', async (n) => {
     const email = `many-${n}@example.com`;
     await signUpVerified(s, email);
-    const results = await Promise.all(Array.from({ length: n }, () => s.request('POST', '/api/auth/login', { email, password: TEST_PASSWORD })));
+    const results = await Promise.all(
+      Array.from({ length: n }, () => s.request('POST', '/api/auth/login', { email, password: TEST_PASSWORD })),
+    );
     const got = statuses(results);
     expect(got.filter((x) => x !== 200 && x !== 503)).toEqual([]);
     // The retries are what carry them: at this size every login gets through.
@@ -45,7 +47,9 @@ describe('contention on one account', () => {
 
   it('20 parallel refreshes with one token: one new pair, the rest refused as just rotated, none 500', async () => {
     const a = await signUpVerified(s, 'refresher@example.com');
-    const results = await Promise.all(Array.from({ length: 20 }, () => s.request('POST', '/api/auth/token', { refreshToken: a.refreshToken })));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => s.request('POST', '/api/auth/token', { refreshToken: a.refreshToken })),
+    );
     const got = statuses(results);
     expect(got.filter((x) => x === 200).length).toBe(1);
     for (const r of results.filter((x) => x.status !== 200)) {
@@ -60,7 +64,9 @@ describe('contention on one account', () => {
   it('20 parallel profile patches of one account: all applied, none 500', async () => {
     const a = await signUpVerified(s, 'patcher@example.com');
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => s.request('PATCH', '/api/profile', { profile: { [`k${i}`]: i }, firstName: `Name${i}` }, bearer(a.accessToken))),
+      Array.from({ length: 20 }, (_, i) =>
+        s.request('PATCH', '/api/profile', { profile: { [`k${i}`]: i }, firstName: `Name${i}` }, bearer(a.accessToken)),
+      ),
     );
     const got = statuses(results);
     expect(got.filter((x) => x !== 200 && x !== 503)).toEqual([]);

@@ -12,7 +12,15 @@ const root = path.resolve(__dirname, '../..');
 const startProjector = (url: string, prefix: string): ChildProcess =>
   spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts'), 'projector'], {
     cwd: root,
-    env: { ...process.env, NODE_ENV: 'test', DATABASE_URL: url, REDIS_PREFIX: prefix, LOG_LEVEL: 'silent', PROJECTION_BATCH_SIZE: '50', DATA_DIR: path.join(root, '.data') },
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      DATABASE_URL: url,
+      REDIS_PREFIX: prefix,
+      LOG_LEVEL: 'silent',
+      PROJECTION_BATCH_SIZE: '50',
+      DATA_DIR: path.join(root, '.data'),
+    },
     stdio: 'ignore',
   });
 
@@ -42,8 +50,23 @@ describe('projector failover', () => {
       await store.append(
         `session-${id}`,
         [
-          { type: 'SessionStarted', data: { sessionId: id, userId: randomUUID(), deviceId: 'd', refreshTokenHash: 'h0', ip: null, userAgent: null, startedAt: at, absoluteExpiresAt: '2999-01-01T00:00:00.000Z' } },
-          ...Array.from({ length: refreshes }, (_, k) => ({ type: 'SessionRefreshed', data: { previousTokenHash: `h${k}`, refreshTokenHash: `h${k + 1}`, at } })),
+          {
+            type: 'SessionStarted',
+            data: {
+              sessionId: id,
+              userId: randomUUID(),
+              deviceId: 'd',
+              refreshTokenHash: 'h0',
+              ip: null,
+              userAgent: null,
+              startedAt: at,
+              absoluteExpiresAt: '2999-01-01T00:00:00.000Z',
+            },
+          },
+          ...Array.from({ length: refreshes }, (_, k) => ({
+            type: 'SessionRefreshed',
+            data: { previousTokenHash: `h${k}`, refreshTokenHash: `h${k + 1}`, at },
+          })),
         ],
         'no_stream',
       );
@@ -74,10 +97,14 @@ describe('projector failover', () => {
     const killedAt = Date.now();
     await appendSessions(50, 3);
 
-    const second = await eventually(async () => {
-      const pid = await activePid();
-      return pid !== undefined && pid !== first ? pid : undefined;
-    }, 15000, 'the standby to take the lock');
+    const second = await eventually(
+      async () => {
+        const pid = await activePid();
+        return pid !== undefined && pid !== first ? pid : undefined;
+      },
+      15000,
+      'the standby to take the lock',
+    );
     expect(second).not.toBe(first);
     await eventually(async () => Number((await knex('sessions').count({ n: '*' }))[0].n) === 100, 15000, 'all 100 sessions');
     expect(Date.now() - killedAt).toBeLessThan(10000);

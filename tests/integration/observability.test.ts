@@ -42,7 +42,10 @@ describe('metrics and the queue dashboard', () => {
     expect((await raw('/admin/queues', bearer(viewer.accessToken))).status).toBe(403);
 
     const admin = await s.request('POST', '/api/auth/login', { email: 'ops@example.com', password: TEST_PASSWORD });
-    const cookie = admin.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const cookie = admin.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
     const page = await raw('/admin/queues', { cookie });
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);

@@ -50,7 +50,9 @@ describe('error answers conform to the OpenAPI document', () => {
 
   it('malformed, non-JSON and oversized bodies (400, 415, 413)', async () => {
     expect((await s.request('POST', '/api/auth/login', '{"email":')).status).toBe(400);
-    expect((await s.request('POST', '/api/auth/login', 'email=a', { 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(415);
+    expect((await s.request('POST', '/api/auth/login', 'email=a', { 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(
+      415,
+    );
     expect((await s.request('POST', '/api/auth/login', { password: 'x'.repeat(70 * 1024) })).status).toBe(413);
   });
 
@@ -66,7 +68,13 @@ describe('error answers conform to the OpenAPI document', () => {
   });
 
   it('not found and conflicts (404, 409, 400)', async () => {
-    for (const path of [`/api/users/${missing}`, '/api/users/not-a-uuid', `/api/services/${missing}`, `/api/permissions/${missing}`, `/api/content/${missing}`]) {
+    for (const path of [
+      `/api/users/${missing}`,
+      '/api/users/not-a-uuid',
+      `/api/services/${missing}`,
+      `/api/permissions/${missing}`,
+      `/api/content/${missing}`,
+    ]) {
       expect([path, (await s.request('GET', path, undefined, as(admin))).status]).toEqual([path, 404]);
     }
     expect((await s.request('DELETE', `/api/api-keys/${missing}`, undefined, as(viewer))).status).toBe(404);
@@ -75,8 +83,25 @@ describe('error answers conform to the OpenAPI document', () => {
     const svc = await s.request('POST', '/api/services', { name: 'Conformance' }, as(admin));
     expect(svc.status).toBe(201);
     expect((await s.request('POST', '/api/services', { name: 'Conformance' }, as(admin))).status).toBe(409);
-    expect((await s.request('POST', '/api/auth/reset-password', { token: 't', email: 'viewer@example.com', password: 'another good passphrase' })).status).toBe(400);
-    expect((await s.request('PUT', '/api/profile/password', { currentPassword: 'wrong one', newPassword: 'another good passphrase' }, as(viewer))).status).toBe(400);
+    expect(
+      (
+        await s.request('POST', '/api/auth/reset-password', {
+          token: 't',
+          email: 'viewer@example.com',
+          password: 'another good passphrase',
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (
+        await s.request(
+          'PUT',
+          '/api/profile/password',
+          { currentPassword: 'wrong one', newPassword: 'another good passphrase' },
+          as(viewer),
+        )
+      ).status,
+    ).toBe(400);
   });
 
   it('unknown paths (404), methods a path does not take (405), HEAD and OPTIONS', async () => {

@@ -22,7 +22,9 @@ const inert: HttpServices = new Proxy(
 const registeredRoutes = (): string[] =>
   routers(inert)
     .flatMap((r) => r.router.stack)
-    .flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m} ${String(layer.path).replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`))
+    .flatMap((layer) =>
+      layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m} ${String(layer.path).replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`),
+    )
     .sort();
 
 const documentedOperations = (): string[] => {
@@ -40,9 +42,11 @@ function* schemasOf(doc: ReturnType<typeof buildOpenApiDocument>): Generator<[st
       const op = item[m];
       if (!op) continue;
       for (const p of op.parameters ?? []) yield [`${m} ${path} parameter ${p.name}`, p.schema];
-      for (const [type, media] of Object.entries(op.requestBody?.content ?? {})) if (media.schema) yield [`${m} ${path} request ${type}`, media.schema];
+      for (const [type, media] of Object.entries(op.requestBody?.content ?? {}))
+        if (media.schema) yield [`${m} ${path} request ${type}`, media.schema];
       for (const [status, r] of Object.entries(op.responses)) {
-        for (const [type, media] of Object.entries(r.content ?? {})) if (media.schema) yield [`${m} ${path} ${status} ${type}`, media.schema];
+        for (const [type, media] of Object.entries(r.content ?? {}))
+          if (media.schema) yield [`${m} ${path} ${status} ${type}`, media.schema];
         for (const [name, h] of Object.entries(r.headers ?? {})) yield [`${m} ${path} ${status} header ${name}`, h.schema];
       }
     }
@@ -59,7 +63,8 @@ describe('the OpenAPI document', () => {
   });
 
   it('is valid OpenAPI 3.1 (swagger-parser), and every $ref resolves', async () => {
-    const copy = (): Parameters<typeof SwaggerParser.validate>[0] => JSON.parse(JSON.stringify(buildOpenApiDocument())) as Parameters<typeof SwaggerParser.validate>[0];
+    const copy = (): Parameters<typeof SwaggerParser.validate>[0] =>
+      JSON.parse(JSON.stringify(buildOpenApiDocument())) as Parameters<typeof SwaggerParser.validate>[0];
     await expect(SwaggerParser.validate(copy())).resolves.toBeDefined();
     // dereference throws on a $ref that does not resolve.
     const deref = await SwaggerParser.dereference(copy());
@@ -90,7 +95,8 @@ describe('the OpenAPI document', () => {
         if (!op) continue;
         expect([path, m, op.summary.length > 0, op.tags.every((t) => tags.includes(t))]).toEqual([path, m, true, true]);
         for (const [status, r] of Object.entries(op.responses)) {
-          if (Number(status) >= 400 && !(path === '/health/ready' && status === '503')) expect([path, m, status, Object.keys(r.content ?? {})]).toEqual([path, m, status, ['application/problem+json']]);
+          if (Number(status) >= 400 && !(path === '/health/ready' && status === '503'))
+            expect([path, m, status, Object.keys(r.content ?? {})]).toEqual([path, m, status, ['application/problem+json']]);
         }
       }
     }

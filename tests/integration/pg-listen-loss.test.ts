@@ -37,7 +37,9 @@ describe('PostgreSQL LISTEN connections lost', () => {
   };
 
   const listeners = async (): Promise<number> => {
-    const r = await admin.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND query ILIKE 'LISTEN%'", [s.db.name]);
+    const r = await admin.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND query ILIKE 'LISTEN%'", [
+      s.db.name,
+    ]);
     return Number(r.rows[0].n);
   };
 
@@ -77,7 +79,9 @@ describe('PostgreSQL LISTEN connections lost', () => {
       'profile patches to be fast again',
     );
     const recoveredMs = Date.now() - terminatedAt;
-    process.stdout.write(`PATCH /api/profile median: before ${before.toFixed(1)} ms, after ${after.toFixed(1)} ms; recovered in ${recoveredMs} ms\n`);
+    process.stdout.write(
+      `PATCH /api/profile median: before ${before.toFixed(1)} ms, after ${after.toFixed(1)} ms; recovered in ${recoveredMs} ms\n`,
+    );
     // Stays fast: measured again, not a lucky streak.
     expect(await patchMedian(a.accessToken, 15)).toBeLessThan(IDLE_POLL_MS / 2);
   });

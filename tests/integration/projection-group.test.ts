@@ -69,7 +69,11 @@ describe('projection group (one log read and one transaction per batch for all p
     await db?.drop();
   });
 
-  const group = (targets: RunnerTarget[], batchSize = 7, hooks: Partial<Pick<GroupOptions, 'onCommitted' | 'onCheckpoint'>> = {}): GroupRunner => {
+  const group = (
+    targets: RunnerTarget[],
+    batchSize = 7,
+    hooks: Partial<Pick<GroupOptions, 'onCommitted' | 'onCheckpoint'>> = {},
+  ): GroupRunner => {
     const locks = new AdvisoryLocks(db.url);
     lockSets.push(locks);
     const g = new GroupRunner(
@@ -173,7 +177,10 @@ describe('projection group (one log read and one transaction per batch for all p
   });
 
   it('runs a projection in one process only: a second group stays idle until the first stops, then carries on from its checkpoint', async () => {
-    const ids = await appendMany(`s-${crypto.randomUUID()}`, Array.from({ length: 10 }, () => 'A'));
+    const ids = await appendMany(
+      `s-${crypto.randomUUID()}`,
+      Array.from({ length: 10 }, () => 'A'),
+    );
     const one = group([recorder('solo', ['A'].map(t))]);
     const two = group([recorder('solo', ['A'].map(t))]);
     one.start();
@@ -188,7 +195,10 @@ describe('projection group (one log read and one transaction per batch for all p
   });
 
   it('members at different checkpoints share a batch: each gets only the events past its own', async () => {
-    const ids = await appendMany(`s-${crypto.randomUUID()}`, Array.from({ length: 12 }, () => 'A'));
+    const ids = await appendMany(
+      `s-${crypto.randomUUID()}`,
+      Array.from({ length: 12 }, () => 'A'),
+    );
     const g1 = group([recorder('old', ['A'].map(t))]);
     g1.start();
     await eventually(async () => expect(await appliedBy(knex, 'old')).toEqual(ids));

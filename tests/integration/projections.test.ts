@@ -31,7 +31,11 @@ describe('replay', () => {
   it('rebuilds identical rows after the read tables are dropped, while the API keeps answering', async () => {
     const tokens: string[] = [];
     for (let i = 0; i < 12; i++) {
-      const r = await s.request<Record<string, string>>('POST', '/api/auth/register', { email: `u${i}@example.com`, password: TEST_PASSWORD, firstName: `U${i}` });
+      const r = await s.request<Record<string, string>>('POST', '/api/auth/register', {
+        email: `u${i}@example.com`,
+        password: TEST_PASSWORD,
+        firstName: `U${i}`,
+      });
       expect(r.status).toBe(201);
       tokens.push(r.body.accessToken);
       await s.request('PATCH', '/api/profile', { lastName: `L${i}`, profile: { n: i } }, bearer(r.body.accessToken));
@@ -92,7 +96,22 @@ describe('a projector killed mid-run', () => {
       await store.append(
         `user-${userId}`,
         [
-          { type: 'UserRegistered', data: { userId, email: `k${i}@example.com`, username: null, firstName: 'first', lastName: null, name: null, profile: null, role: 'viewer', passwordHash: 'x', emailVerified: true, registeredAt: at } },
+          {
+            type: 'UserRegistered',
+            data: {
+              userId,
+              email: `k${i}@example.com`,
+              username: null,
+              firstName: 'first',
+              lastName: null,
+              name: null,
+              profile: null,
+              role: 'viewer',
+              passwordHash: 'x',
+              emailVerified: true,
+              registeredAt: at,
+            },
+          },
           { type: 'ProfileUpdated', data: { changes: [{ field: 'firstName', oldValue: 'first', newValue: `final-${i}` }] } },
         ],
         'no_stream',
@@ -100,8 +119,23 @@ describe('a projector killed mid-run', () => {
       await store.append(
         `session-${sessionId}`,
         [
-          { type: 'SessionStarted', data: { sessionId, userId, deviceId: 'd', refreshTokenHash: 'h0', ip: null, userAgent: null, startedAt: at, absoluteExpiresAt: '2999-01-01T00:00:00.000Z' } },
-          ...Array.from({ length: REFRESHES }, (_, k) => ({ type: 'SessionRefreshed', data: { previousTokenHash: `h${k}`, refreshTokenHash: `h${k + 1}`, at } })),
+          {
+            type: 'SessionStarted',
+            data: {
+              sessionId,
+              userId,
+              deviceId: 'd',
+              refreshTokenHash: 'h0',
+              ip: null,
+              userAgent: null,
+              startedAt: at,
+              absoluteExpiresAt: '2999-01-01T00:00:00.000Z',
+            },
+          },
+          ...Array.from({ length: REFRESHES }, (_, k) => ({
+            type: 'SessionRefreshed',
+            data: { previousTokenHash: `h${k}`, refreshTokenHash: `h${k + 1}`, at },
+          })),
         ],
         'no_stream',
       );
@@ -113,13 +147,23 @@ describe('a projector killed mid-run', () => {
     const root = path.resolve(__dirname, '../..');
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts'), 'projector'], {
       cwd: root,
-      env: { ...process.env, NODE_ENV: 'test', DATABASE_URL: db.url, PROJECTION_BATCH_SIZE: '20', LOG_LEVEL: 'silent', DATA_DIR: path.join(root, '.data') },
+      env: {
+        ...process.env,
+        NODE_ENV: 'test',
+        DATABASE_URL: db.url,
+        PROJECTION_BATCH_SIZE: '20',
+        LOG_LEVEL: 'silent',
+        DATA_DIR: path.join(root, '.data'),
+      },
       stdio: 'ignore',
     });
     const deadline = Date.now() + 60000;
     let progressed = 0;
     while (Date.now() < deadline) {
-      const row = await knex('projection_checkpoints').where({ name: 'sessions' }).first().catch(() => undefined);
+      const row = await knex('projection_checkpoints')
+        .where({ name: 'sessions' })
+        .first()
+        .catch(() => undefined);
       progressed = row ? Number((await knex('sessions').count({ n: '*' }))[0].n) : 0;
       if (progressed > 20) break;
       await new Promise((r) => setTimeout(r, 20));
@@ -136,8 +180,15 @@ describe('a projector killed mid-run', () => {
     const head = await store.headPosition();
     const until = Date.now() + 60000;
     while (Date.now() < until) {
-      const rows = await knex('projection_checkpoints').whereIn('name', PROJECTIONS.map((p) => p.name));
-      if (rows.length === PROJECTIONS.length && rows.every((r) => r.commit_pos !== null && BigInt(r.commit_pos) === head!.commit && BigInt(r.prepare_pos) === head!.prepare)) break;
+      const rows = await knex('projection_checkpoints').whereIn(
+        'name',
+        PROJECTIONS.map((p) => p.name),
+      );
+      if (
+        rows.length === PROJECTIONS.length &&
+        rows.every((r) => r.commit_pos !== null && BigInt(r.commit_pos) === head!.commit && BigInt(r.prepare_pos) === head!.prepare)
+      )
+        break;
       await new Promise((r) => setTimeout(r, 20));
     }
     await projector.stop();

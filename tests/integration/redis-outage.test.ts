@@ -72,7 +72,11 @@ describe('a Redis outage', () => {
     expect(alive.status).toBe(200);
 
     await redis.start();
-    await eventually(async () => (await s.request('GET', '/api/auth/me', undefined, bearer(live.accessToken))).status === 200, 15_000, 'the app to use Redis again');
+    await eventually(
+      async () => (await s.request('GET', '/api/auth/me', undefined, bearer(live.accessToken))).status === 200,
+      15_000,
+      'the app to use Redis again',
+    );
     expect((await s.request('GET', '/api/auth/me', undefined, bearer(ended.accessToken))).status).toBe(401);
     expect((await s.request('GET', '/api/auth/me', undefined, bearer(endedDuringOutage.accessToken))).status).toBe(401);
     expect((await s.request('POST', '/api/auth/login', { email: 'outage@example.com', password: TEST_PASSWORD })).status).toBe(200);
@@ -80,7 +84,11 @@ describe('a Redis outage', () => {
     // The logout made during the outage reached Redis too, for the other processes.
     const raw = new Redis(redis.url);
     try {
-      await eventually(async () => (await raw.get(`${s.config.redisPrefix}:sess:${endedDuringOutage.sessionId}`)) === 'revoked', 5000, 'the held revocation in Redis');
+      await eventually(
+        async () => (await raw.get(`${s.config.redisPrefix}:sess:${endedDuringOutage.sessionId}`)) === 'revoked',
+        5000,
+        'the held revocation in Redis',
+      );
     } finally {
       raw.disconnect();
     }

@@ -40,7 +40,9 @@ describe('a Redis of its own, only when nobody named one', () => {
   it('when the operator named a Redis that does not answer, the start fails with a clear message and starts nothing', async () => {
     expect(await answers(URL)).toBe(false);
     const attempt = ensureRedis(URL, dir, log, false);
-    await expect(attempt).rejects.toThrow(/Redis is not reachable at redis:\/\/127\.0\.0\.1:6393.*only in development with REDIS_URL unset/s);
+    await expect(attempt).rejects.toThrow(
+      /Redis is not reachable at redis:\/\/127\.0\.0\.1:6393.*only in development with REDIS_URL unset/s,
+    );
     // Had one been started, stop it so the next test is not fooled.
     await attempt.then((h) => h.stop()).catch(() => undefined);
     expect(await answers(URL)).toBe(false);

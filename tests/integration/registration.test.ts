@@ -14,7 +14,12 @@ describe('registration and email verification', () => {
   });
 
   it('registers, emails a verification link over SMTP, and the link verifies the address', async () => {
-    const reg = await s.request('POST', '/api/auth/register', { email: 'Alice@Example.com', password: TEST_PASSWORD, firstName: 'Alice', lastName: 'Liddell' });
+    const reg = await s.request('POST', '/api/auth/register', {
+      email: 'Alice@Example.com',
+      password: TEST_PASSWORD,
+      firstName: 'Alice',
+      lastName: 'Liddell',
+    });
     expect(reg.status).toBe(201);
     expect(reg.body).toEqual({ message: expect.stringMatching(/check your email/i) });
 
@@ -25,7 +30,10 @@ describe('registration and email verification', () => {
     const mail = await s.smtp.waitFor('alice@example.com', /verify/i);
     const link = linkParams(mail);
     expect(link.url.startsWith('https://id.example.test/api/auth/verify-email?')).toBe(true);
-    const verified = await s.request('GET', `/api/auth/verify-email?token=${encodeURIComponent(link.token)}&email=${encodeURIComponent(link.email)}`);
+    const verified = await s.request(
+      'GET',
+      `/api/auth/verify-email?token=${encodeURIComponent(link.token)}&email=${encodeURIComponent(link.email)}`,
+    );
     expect(verified.status).toBe(200);
 
     const again = await s.request('POST', '/api/auth/verify-email', { token: link.token, email: link.email });
@@ -35,13 +43,25 @@ describe('registration and email verification', () => {
     const login = await s.request<Json>('POST', '/api/auth/login', { email: 'ALICE@example.com', password: TEST_PASSWORD });
     expect(login.status).toBe(200);
     const user = login.body.user as Json;
-    expect(user).toMatchObject({ email: 'alice@example.com', firstName: 'Alice', lastName: 'Liddell', name: 'Alice Liddell', role: 'viewer', emailVerified: true, isDeleted: false });
+    expect(user).toMatchObject({
+      email: 'alice@example.com',
+      firstName: 'Alice',
+      lastName: 'Liddell',
+      name: 'Alice Liddell',
+      role: 'viewer',
+      emailVerified: true,
+      isDeleted: false,
+    });
     expect(JSON.stringify(login.body)).not.toMatch(/passwordHash|\$2[aby]\$/);
   });
 
   it('answers a second registration of an email exactly like the first, and tells the owner by email', async () => {
     const first = await s.request('POST', '/api/auth/register', { email: 'bob@example.com', password: TEST_PASSWORD, name: 'Bob' });
-    const second = await s.request('POST', '/api/auth/register', { email: 'BOB@example.com', password: 'another password 123', name: 'Mallory' });
+    const second = await s.request('POST', '/api/auth/register', {
+      email: 'BOB@example.com',
+      password: 'another password 123',
+      name: 'Mallory',
+    });
     expect(second.status).toBe(first.status);
     expect(second.body).toEqual(first.body);
     await s.smtp.waitFor('bob@example.com', /tried to sign up/i);
@@ -53,13 +73,17 @@ describe('registration and email verification', () => {
 
   it('lets exactly one of 50 concurrent registrations of one email create an account', async () => {
     const answers = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => s.request('POST', '/api/auth/register', { email: 'race@example.com', password: `${TEST_PASSWORD} ${i}`, firstName: `R${i}` })),
+      Array.from({ length: 50 }, (_, i) =>
+        s.request('POST', '/api/auth/register', { email: 'race@example.com', password: `${TEST_PASSWORD} ${i}`, firstName: `R${i}` }),
+      ),
     );
     expect(answers.every((a) => a.status === 201)).toBe(true);
     await s.projected();
     const rows = await s.system.knex('users').where({ email: 'race@example.com' });
     expect(rows).toHaveLength(1);
-    const registered = await s.system.knex.raw(`SELECT count(*)::int AS n FROM es_events WHERE event_type = 'UserRegistered' AND data->>'email' = 'race@example.com'`);
+    const registered = await s.system.knex.raw(
+      `SELECT count(*)::int AS n FROM es_events WHERE event_type = 'UserRegistered' AND data->>'email' = 'race@example.com'`,
+    );
     expect(registered.rows[0].n).toBe(1);
   });
 
@@ -94,7 +118,11 @@ describe('registration and email verification', () => {
     s.smtp.failNext(1);
     await s.request('POST', '/api/auth/register', { email: 'retry@example.com', password: TEST_PASSWORD });
     await s.smtp.waitFor('retry@example.com', /verify/i);
-    const job = await eventually(async () => (await s.system.queues.email.getCompleted()).find((j) => j.data.to === 'retry@example.com'), 10000, 'the completed job');
+    const job = await eventually(
+      async () => (await s.system.queues.email.getCompleted()).find((j) => j.data.to === 'retry@example.com'),
+      10000,
+      'the completed job',
+    );
     expect(job.attemptsMade).toBe(2); // one refused by SMTP, one delivered
     await new Promise((r) => setTimeout(r, 300));
     expect(s.smtp.to('retry@example.com')).toHaveLength(1);
@@ -123,7 +151,11 @@ describe('registration with REQUIRE_EMAIL_VERIFICATION=false (the TrackIt flow)'
     await s.request('POST', '/api/auth/register', { email: 'erin@example.com', password: TEST_PASSWORD, username: 'erin' });
     const email = await s.request('POST', '/api/auth/register', { email: 'erin@example.com', password: TEST_PASSWORD });
     expect(email.status).toBe(409);
-    const username = await s.request('POST', '/api/auth/register', { email: 'erin2@example.com', password: TEST_PASSWORD, username: 'ERIN' });
+    const username = await s.request('POST', '/api/auth/register', {
+      email: 'erin2@example.com',
+      password: TEST_PASSWORD,
+      username: 'ERIN',
+    });
     expect(username.status).toBe(409);
     expect(username.body.errors).toEqual([{ path: 'username', message: expect.any(String) }]);
     // The failed attempt gave its email back.

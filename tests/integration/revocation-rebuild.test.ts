@@ -25,7 +25,8 @@ describe('revocation list after Redis loses its data', () => {
   /** Session ids of the revoked tokens, to look for them in Redis. */
   const revokedSessions: string[] = [];
 
-  const statusOf = async (url: string, token: string): Promise<number> => (await fetch(`${url}/api/auth/me`, { headers: bearer(token) })).status;
+  const statusOf = async (url: string, token: string): Promise<number> =>
+    (await fetch(`${url}/api/auth/me`, { headers: bearer(token) })).status;
 
   const expectRevocationsHold = async (url: string) => {
     for (const [how, token] of revoked) expect([how, await statusOf(url, token)]).toEqual([how, 401]);
@@ -66,7 +67,12 @@ describe('revocation list after Redis loses its data', () => {
 
     const d1 = await signUpVerified(s, 'change-password@example.com');
     const d2 = await login(s, 'change-password@example.com');
-    const changed = await s.request<{ accessToken: string }>('PUT', '/api/profile/password', { currentPassword: TEST_PASSWORD, newPassword: NEW_PASSWORD }, bearer(d1.accessToken));
+    const changed = await s.request<{ accessToken: string }>(
+      'PUT',
+      '/api/profile/password',
+      { currentPassword: TEST_PASSWORD, newPassword: NEW_PASSWORD },
+      bearer(d1.accessToken),
+    );
     expect(changed.status).toBe(200);
     ended('password change (other session)', d2);
     // The session that changed it lives on with a fresh pair; its older access tokens do not.
@@ -76,7 +82,10 @@ describe('revocation list after Redis loses its data', () => {
     const e = await signUpVerified(s, 'reset@example.com');
     expect((await s.request('POST', '/api/auth/forgot-password', { email: 'reset@example.com' })).status).toBe(202);
     const link = linkParams(await s.smtp.waitFor('reset@example.com', /reset/i));
-    expect((await s.request('POST', '/api/auth/reset-password', { token: link.token, email: 'reset@example.com', password: NEW_PASSWORD })).status).toBe(200);
+    expect(
+      (await s.request('POST', '/api/auth/reset-password', { token: link.token, email: 'reset@example.com', password: NEW_PASSWORD }))
+        .status,
+    ).toBe(200);
     ended('password reset', e);
 
     const f = await signUpVerified(s, 'deactivate@example.com');

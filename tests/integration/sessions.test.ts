@@ -60,7 +60,9 @@ describe('sessions and tokens', () => {
 
   it('lets exactly one of 10 parallel refreshes with one token win, leaving one live branch', async () => {
     const a = await signUpVerified(s, 'parallel@example.com');
-    const answers = await Promise.all(Array.from({ length: 10 }, () => s.request<Json>('POST', '/api/auth/token', { refreshToken: a.refreshToken })));
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => s.request<Json>('POST', '/api/auth/token', { refreshToken: a.refreshToken })),
+    );
     const winners = answers.filter((x) => x.status === 200);
     expect(winners).toHaveLength(1);
     for (const loser of answers.filter((x) => x.status !== 200)) {
@@ -111,14 +113,21 @@ describe('sessions and tokens', () => {
     expect(viaRefresh.status).toBe(200);
     expectUncacheable(viaRefresh, 'refresh');
     const auth = bearer(viaRefresh.body.accessToken as string);
-    const changed = await s.request<Json>('PUT', '/api/profile/password', { currentPassword: TEST_PASSWORD, newPassword: 'a whole new passphrase' }, auth);
+    const changed = await s.request<Json>(
+      'PUT',
+      '/api/profile/password',
+      { currentPassword: TEST_PASSWORD, newPassword: 'a whole new passphrase' },
+      auth,
+    );
     expect(changed.status).toBe(200);
     expectUncacheable(changed, 'password change');
     const key = await s.request<Json>('POST', '/api/api-keys', { name: 'ci' }, bearer(changed.body.accessToken as string));
     expect(key.status).toBe(201);
     expectUncacheable(key, 'new API key');
     // An answer without credentials is not marked.
-    expect((await s.request('GET', '/api/auth/me', undefined, bearer(changed.body.accessToken as string))).headers.get('pragma')).toBeNull();
+    expect(
+      (await s.request('GET', '/api/auth/me', undefined, bearer(changed.body.accessToken as string))).headers.get('pragma'),
+    ).toBeNull();
   });
 
   it('ends the oldest session at the sixth login', async () => {
@@ -203,7 +212,11 @@ describe('refresh token reuse detection (grace window 0 s)', () => {
     expect((await s.request('POST', '/api/auth/token', { refreshToken: b.body.refreshToken })).status).toBe(401);
     expect((await s.request('GET', '/api/auth/me', undefined, bearer(b.body.accessToken as string))).status).toBe(401);
     // A 401 carries no position to wait for, so the listing catches up on its own.
-    const reason = await eventually(async () => (await s.system.knex('sessions').where({ id: a.sessionId }).first())?.revoke_reason ?? undefined, 10000, 'the session row to show the revocation');
+    const reason = await eventually(
+      async () => (await s.system.knex('sessions').where({ id: a.sessionId }).first())?.revoke_reason ?? undefined,
+      10000,
+      'the session row to show the revocation',
+    );
     expect(reason).toBe('reuse-detected');
   });
 });

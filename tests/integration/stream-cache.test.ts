@@ -113,7 +113,9 @@ describe('streams remembered between commands', () => {
     expect(r.state.currentHash).toBe('a3');
     // Back in the other process, a1 (spent) is reuse: the session ends.
     const reuse = await handle(two, stream, sessionDecider, refresh('a1', 'x'), {}, await load(two, stream, sessionDecider));
-    expect(reuse.events).toEqual([expect.objectContaining({ type: 'SessionRevoked', data: expect.objectContaining({ reason: 'reuse-detected' }) })]);
+    expect(reuse.events).toEqual([
+      expect.objectContaining({ type: 'SessionRevoked', data: expect.objectContaining({ reason: 'reuse-detected' }) }),
+    ]);
   });
 
   it('two remembered streams come in one round trip, each from its own revision, with what another process appended', async () => {

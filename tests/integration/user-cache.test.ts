@@ -66,8 +66,15 @@ describe('users rows cached in each API process', () => {
     await eventually(async () => (await firstNameOn(other.url!, a.accessToken)) === 'Tampered', 1000, 'the other replica to drop its row');
     expect(await firstNameOn(s.url, a.accessToken)).toBe('Tampered');
     expect(await firstNameOn(other.url!, a.accessToken)).toBe('Tampered');
-    await replayProjection({ knex: s.system.knex, store: s.system.store, connectionString: s.db.url, log: pino({ level: 'silent' }) }, usersProjection);
-    await eventually(async () => (await firstNameOn(s.url, a.accessToken)) === 'Real' && (await firstNameOn(other.url!, a.accessToken)) === 'Real', 2000, 'both replicas to read the rebuilt table');
+    await replayProjection(
+      { knex: s.system.knex, store: s.system.store, connectionString: s.db.url, log: pino({ level: 'silent' }) },
+      usersProjection,
+    );
+    await eventually(
+      async () => (await firstNameOn(s.url, a.accessToken)) === 'Real' && (await firstNameOn(other.url!, a.accessToken)) === 'Real',
+      2000,
+      'both replicas to read the rebuilt table',
+    );
   });
 
   it('keeps nothing while its notification connection is down, so no change can be missed', async () => {
@@ -76,14 +83,24 @@ describe('users rows cached in each API process', () => {
     expect(await firstNameOn(other.url!, a.accessToken)).toBe('Before');
     expect(cache.size).toBeGreaterThan(0);
     // Cut every LISTEN connection of the test database (the other replica's among them).
-    await s.system.knex.raw(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'`);
+    await s.system.knex.raw(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'`,
+    );
     await eventually(() => cache.size === 0, 2000, 'the cache to be emptied when its connection dropped');
     expect((await s.request('PATCH', '/api/profile', { firstName: 'During' }, bearer(a.accessToken))).status).toBe(200);
     expect(await firstNameOn(other.url!, a.accessToken)).toBe('During');
     // Back after the reconnect: caching again, and evicted again by the next change.
-    await eventually(async () => (await firstNameOn(other.url!, a.accessToken)) === 'During' && cache.size > 0, 5000, 'the cache to be live again');
+    await eventually(
+      async () => (await firstNameOn(other.url!, a.accessToken)) === 'During' && cache.size > 0,
+      5000,
+      'the cache to be live again',
+    );
     expect((await s.request('PATCH', '/api/profile', { firstName: 'After' }, bearer(a.accessToken))).status).toBe(200);
-    await eventually(async () => (await firstNameOn(other.url!, a.accessToken)) === 'After', 1000, 'the reconnected replica to see the change');
+    await eventually(
+      async () => (await firstNameOn(other.url!, a.accessToken)) === 'After',
+      1000,
+      'the reconnected replica to see the change',
+    );
   });
 
   it('a list total kept in memory follows sign-ups and role changes: at once where they were made, on the next notification elsewhere', async () => {

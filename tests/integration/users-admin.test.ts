@@ -101,7 +101,9 @@ describe('admin user management', () => {
     const list = await s.request<{ data: Json[] }>('GET', `/api/users/${u.user.id}/sessions`, undefined, bearer(admin.accessToken));
     expect(list.body.data).toHaveLength(2);
     expect((await s.request('DELETE', `/api/users/${u.user.id}/sessions`, undefined, bearer(admin.accessToken))).status).toBe(204);
-    expect((await s.request<{ data: Json[] }>('GET', `/api/users/${u.user.id}/sessions`, undefined, bearer(admin.accessToken))).body.data).toHaveLength(0);
+    expect(
+      (await s.request<{ data: Json[] }>('GET', `/api/users/${u.user.id}/sessions`, undefined, bearer(admin.accessToken))).body.data,
+    ).toHaveLength(0);
     expect((await s.request('GET', '/api/auth/me', undefined, bearer(u.accessToken))).status).toBe(401);
   });
 
@@ -129,18 +131,33 @@ describe('admin user management', () => {
     const u = await signUpVerified(s, 'granted@example.com');
     const services = await s.request<Page>('GET', '/api/services?sort=name', undefined, bearer(admin.accessToken));
     const [billing, reports] = ['Billing', 'Reports'].map((n) => services.body.data.find((x) => x.name === n)!);
-    const perm = await s.request<Json>('POST', '/api/permissions', { name: 'billing:read', serviceIds: [billing.id] }, bearer(admin.accessToken));
+    const perm = await s.request<Json>(
+      'POST',
+      '/api/permissions',
+      { name: 'billing:read', serviceIds: [billing.id] },
+      bearer(admin.accessToken),
+    );
     expect(perm.status).toBe(201);
 
     const bad = await s.request<Json>('PUT', `/api/users/${u.user.id}/permissions`, { permissionIds: ['nope'] }, bearer(admin.accessToken));
     expect(bad.status).toBe(422);
-    const g = await s.request<{ data: Json[] }>('PUT', `/api/users/${u.user.id}/permissions`, { permissionIds: [perm.body.id] }, bearer(admin.accessToken));
+    const g = await s.request<{ data: Json[] }>(
+      'PUT',
+      `/api/users/${u.user.id}/permissions`,
+      { permissionIds: [perm.body.id] },
+      bearer(admin.accessToken),
+    );
     expect(g.status).toBe(200);
     expect(g.body.data.map((p) => p.name)).toEqual(['billing:read']);
 
     const yes = await s.request<Json>('GET', `/api/authz/check?service=${billing.id}`, undefined, bearer(u.accessToken));
     expect(yes.body).toEqual({ allowed: true, permissions: ['billing:read'] });
-    const no = await s.request<Json>('GET', `/api/authz/check?service=${encodeURIComponent(String(reports.name))}`, undefined, bearer(u.accessToken));
+    const no = await s.request<Json>(
+      'GET',
+      `/api/authz/check?service=${encodeURIComponent(String(reports.name))}`,
+      undefined,
+      bearer(u.accessToken),
+    );
     expect(no.body).toEqual({ allowed: false, permissions: [] });
 
     expect((await s.request('PUT', `/api/users/${u.user.id}/role`, { role: 'editor' }, bearer(admin.accessToken))).status).toBe(200);
@@ -151,7 +168,9 @@ describe('admin user management', () => {
   });
 
   it('answers 404 for unknown or malformed ids and 403 for non-admins everywhere', async () => {
-    expect((await s.request('GET', '/api/users/00000000-0000-4000-8000-000000000000', undefined, bearer(admin.accessToken))).status).toBe(404);
+    expect((await s.request('GET', '/api/users/00000000-0000-4000-8000-000000000000', undefined, bearer(admin.accessToken))).status).toBe(
+      404,
+    );
     expect((await s.request('GET', "/api/users/1' OR '1'='1", undefined, bearer(admin.accessToken))).status).toBe(404);
     const v = await signUpVerified(s, 'viewer@example.com');
     const id = v.user.id;

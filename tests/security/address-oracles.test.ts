@@ -16,7 +16,11 @@ describe('the same work for a registered and an unknown address (OWASP ASVS 5.0 
   let s: TestStack;
   const meta = () => ({ correlationId: randomUUID(), ip: null, userAgent: 'test', actorId: null });
   const account = (email: string, verified: boolean) =>
-    registerUser(s.system.services!.cmd, { email, password: TEST_PASSWORD, username: null, firstName: null, lastName: null, name: null, profile: null, verified }, meta());
+    registerUser(
+      s.system.services!.cmd,
+      { email, password: TEST_PASSWORD, username: null, firstName: null, lastName: null, name: null, profile: null, verified },
+      meta(),
+    );
   const eventCount = async (): Promise<number> => (await s.system.knex.raw(`SELECT count(*)::int AS n FROM es_events`)).rows[0].n;
 
   beforeAll(async () => {
@@ -62,15 +66,28 @@ describe('the same work for a registered and an unknown address (OWASP ASVS 5.0 
       const job = queued.find((j) => j.data.email === email);
       return job ? [job.name, Object.keys(job.data).sort(), Object.keys('token' in job.data ? job.data.token : {}).sort()] : null;
     };
-    for (const [path, email, kind] of cases) expect([path, email, shape(email)]).toEqual([path, email, [kind, ['email', 'kind', 'meta', 'token'], ['expiresAt', 'tokenHash', 'tokenId']]]);
+    for (const [path, email, kind] of cases)
+      expect([path, email, shape(email)]).toEqual([
+        path,
+        email,
+        [kind, ['email', 'kind', 'meta', 'token'], ['expiresAt', 'tokenHash', 'tokenId']],
+      ]);
 
     // A worker (and the projector whose reactor turns events into mail) takes the jobs: only registered addresses hear anything.
     await s.startAnother(['projector', 'worker']);
     await s.smtp.waitFor('known@example.com', /reset/i);
     await s.smtp.waitFor('known@example.com', /tried to sign up/i);
     await s.smtp.waitFor('pending@example.com', /verify/i);
-    await eventually(async () => (await s.system.queues.account.getJobCounts('completed')).completed === 5, 15000, 'every account job done');
-    await eventually(async () => (await s.system.queues.email.getJobCounts('waiting', 'active', 'delayed')).waiting === 0, 15000, 'the mail queue drained');
+    await eventually(
+      async () => (await s.system.queues.account.getJobCounts('completed')).completed === 5,
+      15000,
+      'every account job done',
+    );
+    await eventually(
+      async () => (await s.system.queues.email.getJobCounts('waiting', 'active', 'delayed')).waiting === 0,
+      15000,
+      'the mail queue drained',
+    );
     expect(s.smtp.to('nobody@example.com')).toEqual([]);
     expect(s.smtp.to('stranger@example.com')).toEqual([]);
   });

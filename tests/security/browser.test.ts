@@ -64,7 +64,11 @@ describe('browser safety (OWASP ASVS 5.0 V3.3, V3.4, V3.5)', () => {
 
   it('ASVS 5.0 V3.4.2: CORS answers only listed origins, by name and with credentials — never a wildcard', async () => {
     const preflight = (origin: string) =>
-      s.request('OPTIONS', '/api/auth/login', undefined, { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' });
+      s.request('OPTIONS', '/api/auth/login', undefined, {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      });
     const ok = await preflight(SPA);
     expect(ok.status).toBe(204);
     expect(ok.headers.get('access-control-allow-origin')).toBe(SPA);
@@ -80,7 +84,9 @@ describe('browser safety (OWASP ASVS 5.0 V3.3, V3.4, V3.5)', () => {
     expect(simple.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
     expect(simple.headers.get('access-control-expose-headers')).toMatch(/Retry-After/);
     // A script on an allowed origin can see the rate limits, to slow down before a 429.
-    expect(simple.headers.get('access-control-expose-headers')?.split(/,\s*/)).toEqual(expect.arrayContaining(['RateLimit', 'RateLimit-Policy']));
+    expect(simple.headers.get('access-control-expose-headers')?.split(/,\s*/)).toEqual(
+      expect.arrayContaining(['RateLimit', 'RateLimit-Policy']),
+    );
     for (const origin of [EVIL, 'null', `${SPA}.evil.net`, 'https://app.example.test:8443']) {
       const r = await s.request('GET', '/health/live', undefined, { origin });
       expect([origin, r.headers.get('access-control-allow-origin')]).toEqual([origin, null]);
@@ -107,7 +113,9 @@ describe('browser safety (OWASP ASVS 5.0 V3.3, V3.4, V3.5)', () => {
       }
     }
     // Referer is the fallback when there is no Origin.
-    expect((await s.request('POST', '/api/auth/logout-all', undefined, { ...cookieHeader(jar), referer: `${EVIL}/page` })).status).toBe(403);
+    expect((await s.request('POST', '/api/auth/logout-all', undefined, { ...cookieHeader(jar), referer: `${EVIL}/page` })).status).toBe(
+      403,
+    );
     // Nothing happened: the session is alive and the profile unchanged.
     const me = await s.request<{ user: Json }>('GET', '/api/auth/me', undefined, cookieHeader(jar));
     expect(me.status).toBe(200);
@@ -118,7 +126,9 @@ describe('browser safety (OWASP ASVS 5.0 V3.3, V3.4, V3.5)', () => {
     const jar = await cookieSession();
     expect((await s.request('PATCH', '/api/profile', { firstName: 'Alice' }, { ...cookieHeader(jar), origin: APP })).status).toBe(200);
     expect((await s.request('PATCH', '/api/profile', { firstName: 'Alicia' }, { ...cookieHeader(jar), origin: SPA })).status).toBe(200);
-    expect((await s.request('PATCH', '/api/profile', { firstName: 'Ally' }, { ...cookieHeader(jar), referer: `${APP}/account` })).status).toBe(200);
+    expect(
+      (await s.request('PATCH', '/api/profile', { firstName: 'Ally' }, { ...cookieHeader(jar), referer: `${APP}/account` })).status,
+    ).toBe(200);
     const refreshed = await s.request('POST', '/api/auth/refresh', undefined, { ...cookieHeader(jar), origin: SPA });
     expect(refreshed.status).toBe(200);
     const jar2 = cookiesOf(refreshed.headers);
@@ -131,7 +141,10 @@ describe('browser safety (OWASP ASVS 5.0 V3.3, V3.4, V3.5)', () => {
     expect(r.status).toBe(200);
     // Even with cookies alongside: the header is what authenticates.
     const jar = await cookieSession();
-    expect((await s.request('PATCH', '/api/profile', { firstName: 'Bee' }, { ...bearer(a.accessToken), ...cookieHeader(jar), origin: EVIL })).status).toBe(200);
+    expect(
+      (await s.request('PATCH', '/api/profile', { firstName: 'Bee' }, { ...bearer(a.accessToken), ...cookieHeader(jar), origin: EVIL }))
+        .status,
+    ).toBe(200);
     // GETs are never state changes and are not checked.
     expect((await s.request('GET', '/api/auth/me', undefined, { ...cookieHeader(jar), origin: EVIL })).status).toBe(200);
   });

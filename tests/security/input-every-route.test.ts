@@ -10,15 +10,21 @@ type Json = Record<string, unknown>;
 const operations = (): { method: string; path: string; op: Operation }[] => {
   const doc = buildOpenApiDocument();
   return Object.entries(doc.paths).flatMap(([path, item]) =>
-    HTTP_METHODS.filter((m) => m !== 'head' && m !== 'options' && item[m]).map((m) => ({ method: m.toUpperCase(), path, op: item[m] as Operation })),
+    HTTP_METHODS.filter((m) => m !== 'head' && m !== 'options' && item[m]).map((m) => ({
+      method: m.toUpperCase(),
+      path,
+      op: item[m] as Operation,
+    })),
   );
 };
 
 const typesOf = (s: JsonSchema): string[] => (Array.isArray(s.type) ? (s.type as string[]) : typeof s.type === 'string' ? [s.type] : []);
-const bodySchemaOf = (op: Operation): JsonSchema | undefined => op.requestBody?.content['application/json']?.schema as JsonSchema | undefined;
+const bodySchemaOf = (op: Operation): JsonSchema | undefined =>
+  op.requestBody?.content['application/json']?.schema as JsonSchema | undefined;
 const queryNamesOf = (op: Operation): string[] => (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name);
 /** Pages answer HTML and use their query in the browser only (the form posts it to the API, which checks it). */
-const isPage = (op: Operation): boolean => Object.values(op.responses).some((r) => Object.keys(r.content ?? {}).some((t) => t.startsWith('text/html')));
+const isPage = (op: Operation): boolean =>
+  Object.values(op.responses).some((r) => Object.keys(r.content ?? {}).some((t) => t.startsWith('text/html')));
 
 /**
  * Hostile text and hostile keys against every route the OpenAPI document lists (OWASP ASVS 5.0
@@ -61,7 +67,8 @@ describe('input on every route (OWASP ASVS 5.0 V1.2, V2.2.1, V15.3.6)', () => {
   };
   // Session streams are also written by the revoke job (the login above evicted a session), at its own time.
   const WRITTEN_BY_REQUESTS = `stream_id NOT LIKE 'session-%'`;
-  const eventCount = async (where = 'true'): Promise<number> => (await s.system.knex.raw(`SELECT count(*)::int AS n FROM es_events WHERE ${where}`)).rows[0].n;
+  const eventCount = async (where = 'true'): Promise<number> =>
+    (await s.system.knex.raw(`SELECT count(*)::int AS n FROM es_events WHERE ${where}`)).rows[0].n;
 
   it('keys named after Object.prototype members (__proto__, constructor, toString, hasOwnProperty, valueOf) in any query or body are never a 500', async () => {
     const keys = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf'];
@@ -79,7 +86,12 @@ describe('input on every route (OWASP ASVS 5.0 V1.2, V2.2.1, V15.3.6)', () => {
       seen.push(`${method} ${path}`);
       if (op.requestBody) {
         // The same keys nested where the schema has objects (the profile): data there, and harmless.
-        const nested = await s.request(method, withId(path, () => missing), { ...body, profile: body }, bearer(who.accessToken));
+        const nested = await s.request(
+          method,
+          withId(path, () => missing),
+          { ...body, profile: body },
+          bearer(who.accessToken),
+        );
         expect([method, path, nested.status < 500]).toEqual([method, path, true]);
       }
     }
@@ -102,7 +114,14 @@ describe('input on every route (OWASP ASVS 5.0 V1.2, V2.2.1, V15.3.6)', () => {
     const expect422 = async (method: string, url: string, body: unknown, field: string, headers: Record<string, string>) => {
       const r = await s.request<Json>(method, url, body, headers);
       const paths = ((r.body.errors as { path: string }[] | undefined) ?? []).map((e) => e.path);
-      expect([method, url, field, r.status, r.body.code, paths.includes(field)]).toEqual([method, url, field, 422, 'VALIDATION_FAILED', true]);
+      expect([method, url, field, r.status, r.body.code, paths.includes(field)]).toEqual([
+        method,
+        url,
+        field,
+        422,
+        'VALIDATION_FAILED',
+        true,
+      ]);
       checked.push(`${method} ${url.split('?')[0]} ${field}`);
     };
     for (const { method, path, op } of operations()) {
@@ -124,13 +143,24 @@ describe('input on every route (OWASP ASVS 5.0 V1.2, V2.2.1, V15.3.6)', () => {
             await expect422(method, url, { [name]: { bio: value } }, `${name}.bio`, headers);
             await expect422(method, url, { [name]: { nested: [{ deep: value }] } }, `${name}.nested[0].deep`, headers);
             const key = await s.request<Json>(method, url, { [name]: { [value]: 1 } }, headers);
-            expect([method, path, key.status, JSON.stringify(key.body.errors)]).toEqual([method, path, 422, expect.stringMatching(/a key with a character that cannot be stored/)]);
+            expect([method, path, key.status, JSON.stringify(key.body.errors)]).toEqual([
+              method,
+              path,
+              422,
+              expect.stringMatching(/a key with a character that cannot be stored/),
+            ]);
           }
         }
       }
     }
     // The sign-up of the report: a bad name, alongside an email that then stays free.
-    await expect422('POST', '/api/auth/register', { email: 'victim@example.com', password: TEST_PASSWORD, firstName: 'x\u0000' }, 'firstName', {});
+    await expect422(
+      'POST',
+      '/api/auth/register',
+      { email: 'victim@example.com', password: TEST_PASSWORD, firstName: 'x\u0000' },
+      'firstName',
+      {},
+    );
     expect(checked.length).toBeGreaterThan(150);
     expect(await eventCount(`stream_id LIKE '%Claim-%'`)).toBe(claimsBefore);
     expect(await eventCount(WRITTEN_BY_REQUESTS)).toBe(eventsBefore);

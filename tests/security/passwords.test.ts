@@ -28,7 +28,10 @@ describe('passwords (NIST SP 800-63B-4 3.1.1.2, OWASP ASVS 5.0 V6.2, V11.4)', ()
   it('ASVS 5.0 V6.2.1 / NIST 800-63B-4 3.1.1.2: passwords shorter than 8 characters are refused with a 422 naming the field', async () => {
     const r = await register('seven77');
     expect(r.status).toBe(422);
-    expect(r.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ path: 'password', message: 'password must be at least 8 characters' }] });
+    expect(r.body).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      errors: [{ path: 'password', message: 'password must be at least 8 characters' }],
+    });
     expect((await register('zq8!mv2#')).status).toBe(201);
   });
 
@@ -49,7 +52,14 @@ describe('passwords (NIST SP 800-63B-4 3.1.1.2, OWASP ASVS 5.0 V6.2, V11.4)', ()
   });
 
   it('ASVS 5.0 V6.2.5 / NIST 800-63B-4 3.1.1.2: any composition is allowed — no rules on character classes, any Unicode, spaces', async () => {
-    for (const password of ['just lower case words', 'ЕЩЁ ОДИН ПАРОЛЬ', 'パスワードはこれです', '   spaces   around   ', '8 2 7 1 9 3 0 4 6 5', 'tab\tand\nnewline ok']) {
+    for (const password of [
+      'just lower case words',
+      'ЕЩЁ ОДИН ПАРОЛЬ',
+      'パスワードはこれです',
+      '   spaces   around   ',
+      '8 2 7 1 9 3 0 4 6 5',
+      'tab\tand\nnewline ok',
+    ]) {
       const email = `compose${++n}@example.com`;
       expect([password, (await register(password, email)).status]).toEqual([password, 201]);
       expect([password, (await login(email, password)).status]).toEqual([password, 200]);
@@ -74,7 +84,12 @@ describe('passwords (NIST SP 800-63B-4 3.1.1.2, OWASP ASVS 5.0 V6.2, V11.4)', ()
   it('ASVS 5.0 V6.2.4 / V6.2.12: common passwords are refused at password change and at reset', async () => {
     const email = `common${++n}@example.com`;
     const signedIn = await register(TEST_PASSWORD, email);
-    const change = await s.request('PUT', '/api/profile/password', { currentPassword: TEST_PASSWORD, newPassword: 'Sunshine1' }, bearer(signedIn.body.accessToken as string));
+    const change = await s.request(
+      'PUT',
+      '/api/profile/password',
+      { currentPassword: TEST_PASSWORD, newPassword: 'Sunshine1' },
+      bearer(signedIn.body.accessToken as string),
+    );
     expect(change.status).toBe(422);
     expect(change.body).toMatchObject({ errors: [{ path: 'newPassword', message: expect.stringMatching(/too common/) }] });
 
@@ -84,7 +99,9 @@ describe('passwords (NIST SP 800-63B-4 3.1.1.2, OWASP ASVS 5.0 V6.2, V11.4)', ()
     expect(reset.status).toBe(422);
     expect(reset.body).toMatchObject({ errors: [{ path: 'password', message: expect.stringMatching(/too common/) }] });
     // The link is still good for an acceptable password.
-    expect((await s.request('POST', '/api/auth/reset-password', { token: link.token, email, password: 'an uncommon replacement' })).status).toBe(200);
+    expect(
+      (await s.request('POST', '/api/auth/reset-password', { token: link.token, email, password: 'an uncommon replacement' })).status,
+    ).toBe(200);
   });
 
   it('NIST 800-63B-4 3.1.1.2: passwords are normalised (NFKC) before hashing, so the same text typed differently matches', async () => {

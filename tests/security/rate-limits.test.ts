@@ -50,7 +50,8 @@ describe('rate limits (OWASP ASVS 5.0 V2.4.1, V6.3.1; NIST 800-63B-4 3.2.2)', ()
     const link = linkParams(await s.smtp.waitFor(email, /verify/i));
     expect((await s.request('POST', '/api/auth/verify-email', { token: link.token, email }, from(freshIp()))).status).toBe(200);
   };
-  const loginFrom = (ip: string, email: string, password: string) => s.request<Json>('POST', '/api/auth/login', { email, password }, from(ip));
+  const loginFrom = (ip: string, email: string, password: string) =>
+    s.request<Json>('POST', '/api/auth/login', { email, password }, from(ip));
 
   beforeAll(async () => {
     s = await startStack('ratelimits', LIMITS);
@@ -94,8 +95,14 @@ describe('rate limits (OWASP ASVS 5.0 V2.4.1, V6.3.1; NIST 800-63B-4 3.2.2)', ()
 
   it('ASVS 5.0 V2.4.1: sign-ups per IP are limited', async () => {
     const ip = freshIp();
-    for (let i = 0; i < 3; i++) expect((await s.request('POST', '/api/auth/register', { email: `signup${i}@example.com`, password: TEST_PASSWORD }, from(ip))).status).toBe(201);
-    expectRateLimited(await s.request('POST', '/api/auth/register', { email: 'signup3@example.com', password: TEST_PASSWORD }, from(ip)), 3600);
+    for (let i = 0; i < 3; i++)
+      expect(
+        (await s.request('POST', '/api/auth/register', { email: `signup${i}@example.com`, password: TEST_PASSWORD }, from(ip))).status,
+      ).toBe(201);
+    expectRateLimited(
+      await s.request('POST', '/api/auth/register', { email: 'signup3@example.com', password: TEST_PASSWORD }, from(ip)),
+      3600,
+    );
   });
 
   it('NIST 800-63B-4 3.2.2 / ASVS 5.0 V6.3.1: consecutive failed sign-ins lock the account briefly, whatever the IP; success resets the count', async () => {
@@ -144,7 +151,8 @@ describe('rate limits (OWASP ASVS 5.0 V2.4.1, V6.3.1; NIST 800-63B-4 3.2.2)', ()
     const admitted = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     expect(admitted).toHaveLength(3);
     for (const r of results) {
-      if (r.status === 'rejected') expect([r.reason instanceof RateLimitedError, (r.reason as RateLimitedError).retryAfterSeconds]).toEqual([true, 1]);
+      if (r.status === 'rejected')
+        expect([r.reason instanceof RateLimitedError, (r.reason as RateLimitedError).retryAfterSeconds]).toEqual([true, 1]);
     }
     await Promise.all(admitted.map((a) => throttle.failed(a)));
     await sleep(1100);
@@ -170,10 +178,24 @@ describe('rate limits (OWASP ASVS 5.0 V2.4.1, V6.3.1; NIST 800-63B-4 3.2.2)', ()
     await account('reauth@example.com');
     const signedIn = await loginFrom(freshIp(), 'reauth@example.com', TEST_PASSWORD);
     const auth = bearer(signedIn.body.accessToken as string);
-    expect((await s.request('PUT', '/api/profile/password', { currentPassword: 'guess number one', newPassword: 'a brand new passphrase' }, auth)).status).toBe(400);
-    expect((await s.request('PATCH', '/api/profile', { email: 'thief@example.com', currentPassword: 'guess number two' }, auth)).status).toBe(400);
+    expect(
+      (
+        await s.request(
+          'PUT',
+          '/api/profile/password',
+          { currentPassword: 'guess number one', newPassword: 'a brand new passphrase' },
+          auth,
+        )
+      ).status,
+    ).toBe(400);
+    expect(
+      (await s.request('PATCH', '/api/profile', { email: 'thief@example.com', currentPassword: 'guess number two' }, auth)).status,
+    ).toBe(400);
     expect((await s.request('DELETE', '/api/profile', { currentPassword: 'guess number three' }, auth)).status).toBe(400);
-    expectRateLimited(await s.request('PUT', '/api/profile/password', { currentPassword: TEST_PASSWORD, newPassword: 'a brand new passphrase' }, auth), 1);
+    expectRateLimited(
+      await s.request('PUT', '/api/profile/password', { currentPassword: TEST_PASSWORD, newPassword: 'a brand new passphrase' }, auth),
+      1,
+    );
     expectRateLimited(await loginFrom(freshIp(), 'reauth@example.com', TEST_PASSWORD), 1);
   });
 
@@ -226,17 +248,23 @@ describe('rate limits (OWASP ASVS 5.0 V2.4.1, V6.3.1; NIST 800-63B-4 3.2.2)', ()
 
   it('ASVS 5.0 V2.4.1: requests that send email are limited per IP (forgot-password, resend, registration)', async () => {
     const ip = freshIp();
-    for (let i = 0; i < 3; i++) expect((await s.request('POST', '/api/auth/forgot-password', { email: `mailer${i}@example.com` }, from(ip))).status).toBe(202);
-    for (let i = 3; i < 6; i++) expect((await s.request('POST', '/api/auth/resend-verification', { email: `mailer${i}@example.com` }, from(ip))).status).toBe(202);
+    for (let i = 0; i < 3; i++)
+      expect((await s.request('POST', '/api/auth/forgot-password', { email: `mailer${i}@example.com` }, from(ip))).status).toBe(202);
+    for (let i = 3; i < 6; i++)
+      expect((await s.request('POST', '/api/auth/resend-verification', { email: `mailer${i}@example.com` }, from(ip))).status).toBe(202);
     expectRateLimited(await s.request('POST', '/api/auth/forgot-password', { email: 'mailer6@example.com' }, from(ip)), 3600);
-    expectRateLimited(await s.request('POST', '/api/auth/register', { email: 'mailer7@example.com', password: TEST_PASSWORD }, from(ip)), 3600);
+    expectRateLimited(
+      await s.request('POST', '/api/auth/register', { email: 'mailer7@example.com', password: TEST_PASSWORD }, from(ip)),
+      3600,
+    );
   });
 
   it('ASVS 5.0 V6.3.8 (no account enumeration): emails per address are capped silently — the same 202, nothing sent', async () => {
     await account('inbox@example.com');
     const before = s.smtp.to('inbox@example.com').length;
     const answers = [];
-    for (let i = 0; i < 4; i++) answers.push(await s.request('POST', '/api/auth/forgot-password', { email: 'INBOX@example.com' }, from(freshIp())));
+    for (let i = 0; i < 4; i++)
+      answers.push(await s.request('POST', '/api/auth/forgot-password', { email: 'INBOX@example.com' }, from(freshIp())));
     const unknown = await s.request('POST', '/api/auth/forgot-password', { email: 'no-inbox@example.com' }, from(freshIp()));
     for (const a of answers) {
       expect(a.status).toBe(202);
@@ -256,7 +284,8 @@ describe('rate limits (OWASP ASVS 5.0 V2.4.1, V6.3.1; NIST 800-63B-4 3.2.2)', ()
   it('ASVS 5.0 V2.4.1: with TRUST_PROXY, the client is the address the proxy saw, not one the client wrote into X-Forwarded-For', async () => {
     const proxySaw = freshIp();
     // The client prepends made-up addresses; our proxy appends the real one, which is what counts.
-    for (let i = 0; i < 5; i++) expect((await loginFrom(`203.0.113.${i}, ${proxySaw}`, `spoof${i}@example.com`, 'some password here')).status).toBe(401);
+    for (let i = 0; i < 5; i++)
+      expect((await loginFrom(`203.0.113.${i}, ${proxySaw}`, `spoof${i}@example.com`, 'some password here')).status).toBe(401);
     expectRateLimited(await loginFrom(`203.0.113.99, ${proxySaw}`, 'spoof@example.com', 'some password here'), 60);
 
     // The address is also what the session records.
@@ -268,7 +297,8 @@ describe('rate limits (OWASP ASVS 5.0 V2.4.1, V6.3.1; NIST 800-63B-4 3.2.2)', ()
   });
 
   it('ASVS 5.0 V2.4.1: an IPv6 client is counted by its /64 network, so rotating addresses within it does not dodge a limit', async () => {
-    for (let i = 1; i <= 5; i++) expect((await loginFrom(`2001:db8:77:1::${i.toString(16)}`, `six${i}@example.com`, 'some password here')).status).toBe(401);
+    for (let i = 1; i <= 5; i++)
+      expect((await loginFrom(`2001:db8:77:1::${i.toString(16)}`, `six${i}@example.com`, 'some password here')).status).toBe(401);
     expectRateLimited(await loginFrom('2001:db8:77:1:ffff:eeee:dddd:cccc', 'six@example.com', 'some password here'), 60);
     expect((await loginFrom('2001:db8:77:2::1', 'six@example.com', 'some password here')).status).toBe(401);
   });

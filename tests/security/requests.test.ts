@@ -40,7 +40,11 @@ describe('requests (OWASP ASVS 5.0 V1.3, V2.2, V4, V15.3)', () => {
 
   it('RFC 9110 15.5.16 / ASVS 5.0 V2.2.1: a body that is not JSON is a 415 (forms and plain text included)', async () => {
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml']) {
-      expectProblem(await s.request('POST', '/api/auth/login', 'email=plain%40example.com&password=x', { 'content-type': type }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+      expectProblem(
+        await s.request('POST', '/api/auth/login', 'email=plain%40example.com&password=x', { 'content-type': type }),
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+      );
     }
   });
 
@@ -83,7 +87,8 @@ describe('requests (OWASP ASVS 5.0 V1.3, V2.2, V4, V15.3)', () => {
     const refused = await s.request('POST', '/api/auth/register', proto);
     expectProblem(refused, 400, 'MALFORMED_JSON');
     expect(refused.body).toMatchObject({ detail: expect.stringMatching(/__proto__/) });
-    const nested = '{"email":"proto@example.com","password":"correct horse battery staple","profile":{"a":{"__proto__":{"polluted":true}}}}';
+    const nested =
+      '{"email":"proto@example.com","password":"correct horse battery staple","profile":{"a":{"__proto__":{"polluted":true}}}}';
     expectProblem(await s.request('POST', '/api/auth/register', nested), 400, 'MALFORMED_JSON');
     await s.projected();
     expect(await s.system.knex('users').where({ email: 'proto@example.com' }).first()).toBeUndefined();
@@ -161,14 +166,25 @@ describe('requests (OWASP ASVS 5.0 V1.3, V2.2, V4, V15.3)', () => {
   });
 
   it('ASVS 5.0 V2.2.1 / V15.3.3: sorting and filtering are allow-listed — an undocumented column is a 422', async () => {
-    for (const q of ['sort=password_hash', 'sort=-passwordHash', 'sort=email;DROP TABLE users', 'sort=(SELECT 1)', 'sort=at,password_hash']) {
+    for (const q of [
+      'sort=password_hash',
+      'sort=-passwordHash',
+      'sort=email;DROP TABLE users',
+      'sort=(SELECT 1)',
+      'sort=at,password_hash',
+    ]) {
       const users = await s.request('GET', `/api/users?${q}`, undefined, bearer(admin.accessToken));
       expect([q, users.status]).toEqual([q, 422]);
       const history = await s.request('GET', `/api/profile/history?${q}`, undefined, bearer(user.accessToken));
       expect([q, history.status]).toEqual([q, 422]);
     }
     // Unknown filters are ignored, not passed to the query.
-    const ignored = await s.request<{ data: Json[] }>('GET', '/api/users?password_hash=x&isAdmin=true&__proto__[x]=1', undefined, bearer(admin.accessToken));
+    const ignored = await s.request<{ data: Json[] }>(
+      'GET',
+      '/api/users?password_hash=x&isAdmin=true&__proto__[x]=1',
+      undefined,
+      bearer(admin.accessToken),
+    );
     expect(ignored.status).toBe(200);
     expect(ignored.body.data.length).toBeGreaterThan(0);
     expect(JSON.stringify(ignored.body)).not.toMatch(/\$2[aby]\$|password/i);

@@ -25,7 +25,13 @@ describe('secrets (OWASP ASVS 5.0 V11.4, V14, V16.2)', () => {
   const responses: { what: string; r: HttpResult }[] = [];
   const secrets: Record<string, string> = {};
 
-  const call = async <T = Json>(what: string, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<HttpResult<T>> => {
+  const call = async <T = Json>(
+    what: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<HttpResult<T>> => {
     const r = await s.request<T>(method, path, body, headers);
     responses.push({ what, r: r as HttpResult });
     expect([what, r.status < 300]).toEqual([what, true]);
@@ -47,7 +53,13 @@ describe('secrets (OWASP ASVS 5.0 V11.4, V14, V16.2)', () => {
     Object.assign(secrets, { access2: r1.body.accessToken, refresh2: r1.body.refreshToken });
     await call('me', 'GET', '/api/auth/me', undefined, bearer(r1.body.accessToken as string));
 
-    const changed = await call('change password', 'PUT', '/api/profile/password', { currentPassword: P1, newPassword: P2 }, bearer(r1.body.accessToken as string));
+    const changed = await call(
+      'change password',
+      'PUT',
+      '/api/profile/password',
+      { currentPassword: P1, newPassword: P2 },
+      bearer(r1.body.accessToken as string),
+    );
     Object.assign(secrets, { access3: changed.body.accessToken, refresh3: changed.body.refreshToken });
 
     await call('forgot password', 'POST', '/api/auth/forgot-password', { email: EMAIL });
@@ -70,7 +82,14 @@ describe('secrets (OWASP ASVS 5.0 V11.4, V14, V16.2)', () => {
     await call('sessions', 'GET', '/api/auth/sessions', undefined, auth);
     await call('logout', 'POST', '/api/auth/logout', { refreshToken: l2.body.refreshToken });
 
-    Object.assign(secrets, { password1: P1, password2: P2, password3: P3, prehash1: prehash(P1), prehash2: prehash(P2), prehash3: prehash(P3) });
+    Object.assign(secrets, {
+      password1: P1,
+      password2: P2,
+      password3: P3,
+      prehash1: prehash(P1),
+      prehash2: prehash(P2),
+      prehash3: prehash(P3),
+    });
     // The random half of each refresh token (the other half is the session id, not a secret).
     for (const k of ['refresh1', 'refresh2', 'refresh3', 'refresh4']) secrets[`${k}Random`] = secrets[k].split('.')[1];
     // The projector and workers have caught up with the flow (the last mail arrived).
@@ -82,7 +101,8 @@ describe('secrets (OWASP ASVS 5.0 V11.4, V14, V16.2)', () => {
 
   it('(the flow ran and yielded every password, token and key to look for)', () => {
     expect(Object.keys(secrets)).toHaveLength(23);
-    for (const [name, value] of Object.entries(secrets)) expect([name, typeof value === 'string' && value.length >= 20]).toEqual([name, true]);
+    for (const [name, value] of Object.entries(secrets))
+      expect([name, typeof value === 'string' && value.length >= 20]).toEqual([name, true]);
   });
 
   it('ASVS 5.0 V16.2.5 / V14.2.1: no log line holds a password, a password pre-hash, a token or an API key — not even the emailed link’s query string', () => {
@@ -94,7 +114,8 @@ describe('secrets (OWASP ASVS 5.0 V11.4, V14, V16.2)', () => {
   });
 
   it('DESIGN "No secrets in events" / ASVS 5.0 V11.4.2: the event log holds only hashes — bcrypt for passwords, SHA-256 for tokens', async () => {
-    const events = (await s.system.knex.raw(`SELECT string_agg(data::text || ' ' || metadata::text, E'\\n') AS t FROM es_events`)).rows[0].t as string;
+    const events = (await s.system.knex.raw(`SELECT string_agg(data::text || ' ' || metadata::text, E'\\n') AS t FROM es_events`)).rows[0]
+      .t as string;
     for (const [name, value] of Object.entries(secrets)) expect([name, events.includes(value)]).toEqual([name, false]);
     expect(events).toMatch(/\$2[aby]\$04\$/);
   });
@@ -141,7 +162,12 @@ describe('secrets (OWASP ASVS 5.0 V11.4, V14, V16.2)', () => {
     const lines: string[] = [];
     const log = pino(new Writable({ write: (chunk, _e, cb) => (lines.push(String(chunk)), cb()) }));
     const link = 'https://id.example.test/reset-password?token=s3cr3t-one-time-token&email=x%40example.com';
-    await createMailer(null, 'from@example.com', log, { logContent: false }).send({ to: 'x@example.com', subject: 'Reset your password', text: link, html: `<a href="${link}">reset</a>` });
+    await createMailer(null, 'from@example.com', log, { logContent: false }).send({
+      to: 'x@example.com',
+      subject: 'Reset your password',
+      text: link,
+      html: `<a href="${link}">reset</a>`,
+    });
     expect(lines.join('')).toContain('Reset your password');
     expect(lines.join('')).not.toContain('s3cr3t-one-time-token');
   });

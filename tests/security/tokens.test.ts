@@ -9,7 +9,11 @@ type Json = Record<string, unknown>;
 const b64url = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
 const partsOf = (token: string): { header: Json; payload: Json; signature: string } => {
   const [h, p, sig] = token.split('.');
-  return { header: JSON.parse(Buffer.from(h, 'base64url').toString()), payload: JSON.parse(Buffer.from(p, 'base64url').toString()), signature: sig };
+  return {
+    header: JSON.parse(Buffer.from(h, 'base64url').toString()),
+    payload: JSON.parse(Buffer.from(p, 'base64url').toString()),
+    signature: sig,
+  };
 };
 
 /**
@@ -25,7 +29,8 @@ describe('tokens (RFC 8725, RFC 9068, RFC 9700, OWASP ASVS 5.0 V9)', () => {
   let resetToken: string;
   const me = (token: string) => s.request('GET', '/api/auth/me', undefined, bearer(token));
   /** Signs claims with the service's own secret, so only the aspect under test is wrong. */
-  const signOwn = (payload: Json, options: jwt.SignOptions = {}) => jwt.sign(payload, s.config.jwt.secret, { algorithm: 'HS256', header: { alg: 'HS256', typ: 'at+jwt' }, ...options });
+  const signOwn = (payload: Json, options: jwt.SignOptions = {}) =>
+    jwt.sign(payload, s.config.jwt.secret, { algorithm: 'HS256', header: { alg: 'HS256', typ: 'at+jwt' }, ...options });
   const claimsOf = (): Json => {
     const { payload } = partsOf(access);
     return { ...payload };

@@ -28,7 +28,12 @@ async function main(): Promise<void> {
     const meta = { correlationId: 'timing', ip: null, userAgent: null, actorId: null };
     const accounts = async (kind: string, verified: boolean): Promise<string[]> => {
       const emails = Array.from({ length: n + 5 }, (_, i) => `${kind}-${i}@example.com`);
-      for (const email of emails) await registerUser(cmd, { email, password: TEST_PASSWORD, username: null, firstName: null, lastName: null, name: null, profile: null, verified }, meta);
+      for (const email of emails)
+        await registerUser(
+          cmd,
+          { email, password: TEST_PASSWORD, username: null, firstName: null, lastName: null, name: null, profile: null, verified },
+          meta,
+        );
       return emails;
     };
     const registered = await accounts('registered', true);
@@ -39,7 +44,7 @@ async function main(): Promise<void> {
     // projection, its jobs, its mail) is done first, so only the request's own path is measured.
     const queues = s.system.queues.all;
     const settle = async (): Promise<void> => {
-      for (let quiet = 0; quiet < 2; ) {
+      for (let quiet = 0; quiet < 2;) {
         await s.system.services!.waiter.whenProcessed(await s.system.store.headPosition(), 5000);
         const counts = await Promise.all(queues.map((q) => q.getJobCounts('waiting', 'active', 'delayed')));
         const busy = counts.some((c) => Object.values(c).some((n) => n > 0));
@@ -91,7 +96,9 @@ async function main(): Promise<void> {
           known.push(await c.known(i));
         }
       }
-      console.log(`${c.name.padEnd(36)} known ${median(known).toFixed(2)} ms   unknown ${median(unknown).toFixed(2)} ms   (median of ${n}, bcrypt cost ${cost})`);
+      console.log(
+        `${c.name.padEnd(36)} known ${median(known).toFixed(2)} ms   unknown ${median(unknown).toFixed(2)} ms   (median of ${n}, bcrypt cost ${cost})`,
+      );
     }
   } finally {
     await s.stop();

@@ -1,6 +1,12 @@
 import { AccessTokens } from '../../src/infra/jwt';
 
-const config = { secret: 'unit-test-secret-0123456789abcdefghijklmnopqrstuvwxyz', algorithm: 'HS256' as const, issuer: 'iam-es', audience: 'iam-es', accessTtlSeconds: 1 };
+const config = {
+  secret: 'unit-test-secret-0123456789abcdefghijklmnopqrstuvwxyz',
+  algorithm: 'HS256' as const,
+  issuer: 'iam-es',
+  audience: 'iam-es',
+  accessTtlSeconds: 1,
+};
 
 describe('access tokens verified once per process', () => {
   it('accepts a token on every use while it is current, and refuses it from the moment it expires, though its signature was checked before', async () => {
@@ -16,7 +22,11 @@ describe('access tokens verified once per process', () => {
     const token = tokens.sign({ sub: 'u1', sid: 's1', role: 'viewer', sv: 0 });
     expect(tokens.verify(token)).not.toBeNull();
     const [h, p, sig] = token.split('.');
-    const forged = [h, Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), role: 'admin' })).toString('base64url'), sig].join('.');
+    const forged = [
+      h,
+      Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), role: 'admin' })).toString('base64url'),
+      sig,
+    ].join('.');
     expect(tokens.verify(forged)).toBeNull();
     expect(tokens.verify(`${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`)).toBeNull();
   });

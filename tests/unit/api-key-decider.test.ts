@@ -19,7 +19,17 @@ const at = (minutes: number): string => new Date(T0 + minutes * 60_000).toISOStr
 
 const created = (data: Partial<EventOf<'ApiKeyCreated'>['data']> = {}): EventOf<'ApiKeyCreated'> => ({
   type: 'ApiKeyCreated',
-  data: { ownerId: OWNER, name: 'ci', prefix: 'iam_0123abcd', keyHash: 'hash-1', permissionIds: [P1], scopes: ['read'], expiresAt: at(60), createdAt: at(0), ...data },
+  data: {
+    ownerId: OWNER,
+    name: 'ci',
+    prefix: 'iam_0123abcd',
+    keyHash: 'hash-1',
+    permissionIds: [P1],
+    scopes: ['read'],
+    expiresAt: at(60),
+    createdAt: at(0),
+    ...data,
+  },
 });
 const revoked = (minute: number): EventOf<'ApiKeyRevoked'> => ({ type: 'ApiKeyRevoked', data: { at: at(minute) } });
 
@@ -44,33 +54,57 @@ describe('api key decider', () => {
   });
 
   it('creates a key that never expires', () => {
-    given([]).when(create({ expiresAt: null })).then([created({ expiresAt: null })]);
+    given([])
+      .when(create({ expiresAt: null }))
+      .then([created({ expiresAt: null })]);
   });
 
   it('refuses an expiry that is not in the future', () => {
-    given([]).when(create({ expiresAt: at(0) })).then('VALIDATION_FAILED');
-    given([]).when(create({ expiresAt: at(-1) })).then('VALIDATION_FAILED');
+    given([])
+      .when(create({ expiresAt: at(0) }))
+      .then('VALIDATION_FAILED');
+    given([])
+      .when(create({ expiresAt: at(-1) }))
+      .then('VALIDATION_FAILED');
   });
 
   it('refuses permissions the owner does not hold: a key narrows its owner, never widens', () => {
-    given([]).when(create({ permissionIds: [P1, P2], ownerPermissionIds: [P1] })).then('VALIDATION_FAILED');
-    given([]).when(create({ permissionIds: [P2], ownerPermissionIds: [] })).then('VALIDATION_FAILED');
-    given([]).when(create({ permissionIds: [P1], ownerPermissionIds: [P1, P2] })).then([created()]);
-    given([]).when(create({ permissionIds: [], ownerPermissionIds: [] })).then([created({ permissionIds: [] })]);
+    given([])
+      .when(create({ permissionIds: [P1, P2], ownerPermissionIds: [P1] }))
+      .then('VALIDATION_FAILED');
+    given([])
+      .when(create({ permissionIds: [P2], ownerPermissionIds: [] }))
+      .then('VALIDATION_FAILED');
+    given([])
+      .when(create({ permissionIds: [P1], ownerPermissionIds: [P1, P2] }))
+      .then([created()]);
+    given([])
+      .when(create({ permissionIds: [], ownerPermissionIds: [] }))
+      .then([created({ permissionIds: [] })]);
   });
 
   it('records the scopes it was given; write brings read with it', () => {
-    given([]).when(create({ scopes: ['read'] })).then([created({ scopes: ['read'] })]);
-    given([]).when(create({ scopes: ['write'] })).then([created({ scopes: ['read', 'write'] })]);
-    given([]).when(create({ scopes: ['write', 'read', 'write'] })).then([created({ scopes: ['read', 'write'] })]);
+    given([])
+      .when(create({ scopes: ['read'] }))
+      .then([created({ scopes: ['read'] })]);
+    given([])
+      .when(create({ scopes: ['write'] }))
+      .then([created({ scopes: ['read', 'write'] })]);
+    given([])
+      .when(create({ scopes: ['write', 'read', 'write'] }))
+      .then([created({ scopes: ['read', 'write'] })]);
   });
 
   it('refuses a key without any scope', () => {
-    given([]).when(create({ scopes: [] })).then('VALIDATION_FAILED');
+    given([])
+      .when(create({ scopes: [] }))
+      .then('VALIDATION_FAILED');
   });
 
   it('drops duplicate permission ids', () => {
-    given([]).when(create({ permissionIds: [P1, P1] })).then([created()]);
+    given([])
+      .when(create({ permissionIds: [P1, P1] }))
+      .then([created()]);
   });
 
   it('refuses to create twice on one stream', () => {
@@ -78,7 +112,9 @@ describe('api key decider', () => {
   });
 
   it('lets the owner revoke, once (a second revoke decides nothing)', () => {
-    const history = given([created()]).when(revoke()).then([revoked(5)]);
+    const history = given([created()])
+      .when(revoke())
+      .then([revoked(5)]);
     given(history).when(revoke(OWNER, 6)).then([]);
   });
 
@@ -121,7 +157,14 @@ describe('key format', () => {
   });
 
   it('rejects anything else', () => {
-    for (const bad of ['', 'iam_', 'iam_xyz_abc', `iam_${'0'.repeat(32)}_short`, `sk_${'0'.repeat(32)}_${'a'.repeat(43)}`, `iam_${'0'.repeat(32)}_${'a'.repeat(44)}`]) {
+    for (const bad of [
+      '',
+      'iam_',
+      'iam_xyz_abc',
+      `iam_${'0'.repeat(32)}_short`,
+      `sk_${'0'.repeat(32)}_${'a'.repeat(43)}`,
+      `iam_${'0'.repeat(32)}_${'a'.repeat(44)}`,
+    ]) {
       expect(parseApiKey(bad)).toBeNull();
     }
   });

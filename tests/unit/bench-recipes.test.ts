@@ -69,7 +69,11 @@ describe('bench request recipes', () => {
 
   it('spreads the tokens of a GET over the connections, and sends none when given none', () => {
     const built = autocannonRequests({ kind: 'get', path: '/api/auth/me', tokens: ['x', 'y'] }, stats());
-    expect([0, 1, 2].map((i) => connection(built, i)[0].headers)).toEqual([{ authorization: 'Bearer x' }, { authorization: 'Bearer y' }, { authorization: 'Bearer x' }]);
+    expect([0, 1, 2].map((i) => connection(built, i)[0].headers)).toEqual([
+      { authorization: 'Bearer x' },
+      { authorization: 'Bearer y' },
+      { authorization: 'Bearer x' },
+    ]);
     const paced = pacedRequests({ kind: 'get', path: '/api/profile', tokens: ['x', 'y'] }, stats());
     expect([paced(0).headers, paced(1).headers]).toEqual([{ authorization: 'Bearer x' }, { authorization: 'Bearer y' }]);
     const bare = autocannonRequests({ kind: 'get', path: '/', tokens: [] }, stats());

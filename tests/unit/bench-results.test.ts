@@ -1,5 +1,14 @@
 import { renderMarkdown } from '../../bench/lib/report';
-import { agreement, disturbed, growthPerRequest, LoadResult, ratioToCeiling, Results, ScenarioReport, userDay } from '../../bench/lib/results';
+import {
+  agreement,
+  disturbed,
+  growthPerRequest,
+  LoadResult,
+  ratioToCeiling,
+  Results,
+  ScenarioReport,
+  userDay,
+} from '../../bench/lib/results';
 
 const load = (rps: number, connections: number): LoadResult => ({
   rps,
@@ -31,15 +40,44 @@ const scenarios = (): Results['scenarios'] => ({
   login: { title: 'login', load: load(15, 8), hashRate },
 });
 
-const growth = (requests: number, events: number, eventRowBytes: number, eventLogBytes: number) => growthPerRequest({ requests, events, eventRowBytes, eventLogBytes, readModelBytes: 0 });
+const growth = (requests: number, events: number, eventRowBytes: number, eventLogBytes: number) =>
+  growthPerRequest({ requests, events, eventRowBytes, eventLogBytes, readModelBytes: 0 });
 
 describe('ratios to the ceilings', () => {
   it('compares reads with the HTTP ceiling of their connection count, appends with the commit ceiling, login with the hash limit', () => {
     const s = scenarios();
-    expect(ratioToCeiling('me', s.me!, s)).toEqual({ kind: 'http', from: 'httpCeiling16', figure: 5_000, ceiling: 20_000, ratio: 0.25, busyMachine: false });
-    expect(ratioToCeiling('usersList', s.usersList!, s)).toEqual({ kind: 'http', from: 'httpCeiling8', figure: 1_000, ceiling: 25_000, ratio: 0.04, busyMachine: false });
-    expect(ratioToCeiling('refresh', s.refresh!, s)).toEqual({ kind: 'commit', from: 'commitCeiling', figure: 500, ceiling: 10_000, ratio: 0.05, busyMachine: false });
-    expect(ratioToCeiling('login', s.login!, s)).toEqual({ kind: 'hash', from: 'login', figure: 15, ceiling: 20, ratio: 0.75, busyMachine: false });
+    expect(ratioToCeiling('me', s.me!, s)).toEqual({
+      kind: 'http',
+      from: 'httpCeiling16',
+      figure: 5_000,
+      ceiling: 20_000,
+      ratio: 0.25,
+      busyMachine: false,
+    });
+    expect(ratioToCeiling('usersList', s.usersList!, s)).toEqual({
+      kind: 'http',
+      from: 'httpCeiling8',
+      figure: 1_000,
+      ceiling: 25_000,
+      ratio: 0.04,
+      busyMachine: false,
+    });
+    expect(ratioToCeiling('refresh', s.refresh!, s)).toEqual({
+      kind: 'commit',
+      from: 'commitCeiling',
+      figure: 500,
+      ceiling: 10_000,
+      ratio: 0.05,
+      busyMachine: false,
+    });
+    expect(ratioToCeiling('login', s.login!, s)).toEqual({
+      kind: 'hash',
+      from: 'login',
+      figure: 15,
+      ceiling: 20,
+      ratio: 0.75,
+      busyMachine: false,
+    });
   });
 
   it('marks a ratio when other processes took CPU during the scenario or during its ceiling', () => {
@@ -51,7 +89,14 @@ describe('ratios to the ceilings', () => {
     s.refresh!.cpu = busy;
     expect(ratioToCeiling('refresh', s.refresh!, s)?.busyMachine).toBe(true);
     s.me!.ceiling = ratioToCeiling('me', s.me!, s)!;
-    const md = renderMarkdown({ date: '2026-12-01T12:00:00.000Z', finished: true, machine: { loadAverageAtStart: [0, 0, 0] }, settings: {}, scenarios: s, notes: [] });
+    const md = renderMarkdown({
+      date: '2026-12-01T12:00:00.000Z',
+      finished: true,
+      machine: { loadAverageAtStart: [0, 0, 0] },
+      settings: {},
+      scenarios: s,
+      notes: [],
+    });
     expect(md).toMatch(/\| GET \/api\/auth\/me, 16 conn\. \| 5,000 req\/s \| 20,000\/s \(HTTP, 16 conn\.\) \| 25\.0% \(machine busy\) \|/);
   });
 
@@ -114,14 +159,26 @@ describe('results.md', () => {
     const md = renderMarkdown(results());
     expect(row(md, '| GET /api/auth/me, 16 conn.')).toMatch(/\| 5,000 req\/s \| 20,000\/s \(HTTP, 16 conn\.\) \| 25\.0% \|/);
     expect(row(md, '| refresh (POST /api/auth/token, chained), 16 conn.')).toMatch(/\| 500 req\/s \| 10,000\/s \(commit\) \| 5\.0% \|/);
-    expect(row(md, '| login (POST /api/auth/login), 8 conn.')).toMatch(/\| 15\.0 logins\/s \| 20\.0 bcrypt verifies\/s \(2 threads\) \| 75\.0% \|/);
+    expect(row(md, '| login (POST /api/auth/login), 8 conn.')).toMatch(
+      /\| 15\.0 logins\/s \| 20\.0 bcrypt verifies\/s \(2 threads\) \| 75\.0% \|/,
+    );
     expect(row(md, '| HTTP ceiling, 16 connections')).toContain('**20,000/s**');
     expect(row(md, '| Commit ceiling')).toContain('**10,000/s**');
   });
 
   it('says whether the bench and the plain autocannon CLI agree, and when the machine was busy', () => {
     const cpu = (other: number) => ({ app: 1, appPrimary: 0, postgres: 0, redis: 0, loadGenerator: 0.4, other, idle: 0, cores: 2 });
-    const check = (rps: number, other: number) => ({ command: 'autocannon -c 16 …', rps, p50: 1, p99: 3, non2xx: 0, errors: 0, cpu: cpu(other), ...agreement(5_000, rps), busyMachine: disturbed(cpu(other)) });
+    const check = (rps: number, other: number) => ({
+      command: 'autocannon -c 16 …',
+      rps,
+      p50: 1,
+      p99: 3,
+      non2xx: 0,
+      errors: 0,
+      cpu: cpu(other),
+      ...agreement(5_000, rps),
+      busyMachine: disturbed(cpu(other)),
+    });
     const md = renderMarkdown(
       results({
         me: { title: 'me', load: load(5_000, 16), crossCheck: check(5_200, 0.05) },
@@ -142,6 +199,8 @@ describe('results.md', () => {
   });
 
   it('states the log growth per active user-day', () => {
-    expect(renderMarkdown(results())).toContain('its login and 96.0 refreshes; the login from the login scenario): **99.0 events, 51,620 bytes of event rows, 78,800 bytes of event tables on disk**');
+    expect(renderMarkdown(results())).toContain(
+      'its login and 96.0 refreshes; the login from the login scenario): **99.0 events, 51,620 bytes of event rows, 78,800 bytes of event tables on disk**',
+    );
   });
 });

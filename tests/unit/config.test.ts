@@ -6,7 +6,10 @@ const STRONG_TOKEN = 'Tk3_Zq8-Lm1VxNb7Pc2RsYd9HgF4eJu6WaKo0Ti5QnWe';
 /** `openssl rand -hex 32` output without a single "7": refused one time in four by a distinct-characters rule. */
 const HEX_WITHOUT_A_SEVEN = '3f9c0a1b5d2e8f4c6a0b9d3e1f5c2a8b4d6e0f9a3c5b1d8e2f4a6c0b9e3d5f1a';
 const BASE_URL = 'https://id.example.com';
-const GENERATED = { jwtSecret: 'generated-jwt-0123456789abcdefghijklmnopqrstuvwxyz', tokenSecret: 'generated-token-0123456789abcdefghijklmnopqrstuvwxyz' };
+const GENERATED = {
+  jwtSecret: 'generated-jwt-0123456789abcdefghijklmnopqrstuvwxyz',
+  tokenSecret: 'generated-token-0123456789abcdefghijklmnopqrstuvwxyz',
+};
 
 const configError = (env: Env, secrets?: { jwtSecret: string; tokenSecret: string }): ConfigError => {
   try {
@@ -100,7 +103,9 @@ describe('loadConfig', () => {
     ['31 bytes', STRONG_JWT.slice(0, 31)],
     ['long but repetitive', 'ab'.repeat(40)],
   ])('a weak secret (%s) is a ConfigError, in any environment', (_label, weak) => {
-    expect(configError({ NODE_ENV: 'production', JWT_SECRET: weak, TOKEN_SECRET: STRONG_TOKEN, APP_BASE_URL: BASE_URL }).message).toMatch(/JWT_SECRET.*weak/);
+    expect(configError({ NODE_ENV: 'production', JWT_SECRET: weak, TOKEN_SECRET: STRONG_TOKEN, APP_BASE_URL: BASE_URL }).message).toMatch(
+      /JWT_SECRET.*weak/,
+    );
     expect(configError({ NODE_ENV: 'development', TOKEN_SECRET: weak }, GENERATED).message).toMatch(/TOKEN_SECRET.*weak/);
   });
 
@@ -114,9 +119,14 @@ describe('loadConfig', () => {
     expect(HEX_WITHOUT_A_SEVEN).toHaveLength(64);
     expect(HEX_WITHOUT_A_SEVEN).not.toContain('7');
     expect(isStrongSecret(HEX_WITHOUT_A_SEVEN)).toBe(true);
-    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: HEX_WITHOUT_A_SEVEN, TOKEN_SECRET: HEX_WITHOUT_A_SEVEN.toUpperCase(), APP_BASE_URL: BASE_URL }).jwt.secret).toBe(
-      HEX_WITHOUT_A_SEVEN,
-    );
+    expect(
+      loadConfig({
+        NODE_ENV: 'production',
+        JWT_SECRET: HEX_WITHOUT_A_SEVEN,
+        TOKEN_SECRET: HEX_WITHOUT_A_SEVEN.toUpperCase(),
+        APP_BASE_URL: BASE_URL,
+      }).jwt.secret,
+    ).toBe(HEX_WITHOUT_A_SEVEN);
     // As `openssl rand -base64 48` (with + and /) and as base64url, with or without padding.
     expect(isStrongSecret('q6Z0+Yx3/Vb9Lm2Nc8RtZ1sYd6HfA3eGu5WoKi0TnAe4Bv7Cw1Dx5Ey2Fz8Ga3Hb6Ic')).toBe(true);
     expect(isStrongSecret('q6Z0-Yx3_Vb9Lm2Nc8RtZ1sYd6HfA3eGu5WoKi0TnAe=')).toBe(true);
@@ -124,25 +134,36 @@ describe('loadConfig', () => {
 
   it('counts decoded bytes, not characters: 62 hex digits (31 bytes) are too few', () => {
     expect(isStrongSecret(HEX_WITHOUT_A_SEVEN.slice(2))).toBe(false);
-    expect(configError({ NODE_ENV: 'development', JWT_SECRET: HEX_WITHOUT_A_SEVEN.slice(2) }, GENERATED).message).toMatch(/JWT_SECRET is too weak: it decodes to 31 bytes/);
+    expect(configError({ NODE_ENV: 'development', JWT_SECRET: HEX_WITHOUT_A_SEVEN.slice(2) }, GENERATED).message).toMatch(
+      /JWT_SECRET is too weak: it decodes to 31 bytes/,
+    );
   });
 
   it('refuses a passphrase or other text that is neither hex nor base64, saying why', () => {
     const passphrase = 'correct horse battery staple, and then some more words to be long';
     expect(isStrongSecret(passphrase)).toBe(false);
-    expect(configError({ NODE_ENV: 'development', TOKEN_SECRET: passphrase }, GENERATED).message).toMatch(/TOKEN_SECRET must be random bytes written as hex or base64/);
+    expect(configError({ NODE_ENV: 'development', TOKEN_SECRET: passphrase }, GENERATED).message).toMatch(
+      /TOKEN_SECRET must be random bytes written as hex or base64/,
+    );
   });
 
   it('in development the default APP_BASE_URL follows HOST and PORT', () => {
-    expect(loadConfig({ PORT: '8080' }, GENERATED)).toMatchObject({ appBaseUrl: 'http://localhost:8080', resetPasswordUrl: 'http://localhost:8080/reset-password' });
+    expect(loadConfig({ PORT: '8080' }, GENERATED)).toMatchObject({
+      appBaseUrl: 'http://localhost:8080',
+      resetPasswordUrl: 'http://localhost:8080/reset-password',
+    });
     expect(loadConfig({ HOST: '127.0.0.1', PORT: '4000' }, GENERATED).appBaseUrl).toBe('http://127.0.0.1:4000');
     expect(loadConfig({ HOST: '::', PORT: '4000' }, GENERATED).appBaseUrl).toBe('http://localhost:4000');
     expect(loadConfig({ HOST: '::1', PORT: '4000' }, GENERATED).appBaseUrl).toBe('http://[::1]:4000');
-    expect(loadConfig({ HOST: 'dev.local', PORT: '4000', APP_BASE_URL: 'https://id.example.com' }, GENERATED).appBaseUrl).toBe('https://id.example.com');
+    expect(loadConfig({ HOST: 'dev.local', PORT: '4000', APP_BASE_URL: 'https://id.example.com' }, GENERATED).appBaseUrl).toBe(
+      'https://id.example.com',
+    );
   });
 
   it('production requires APP_BASE_URL: links in emails must not point at a guess', () => {
-    expect(configError({ NODE_ENV: 'production', JWT_SECRET: STRONG_JWT, TOKEN_SECRET: STRONG_TOKEN, PORT: '8080' }).message).toMatch(/APP_BASE_URL is required in production/);
+    expect(configError({ NODE_ENV: 'production', JWT_SECRET: STRONG_JWT, TOKEN_SECRET: STRONG_TOKEN, PORT: '8080' }).message).toMatch(
+      /APP_BASE_URL is required in production/,
+    );
   });
 
   it('invalid values are a ConfigError listing each of them', () => {
@@ -184,10 +205,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ REQUIRE_EMAIL_VERIFICATION: value }, GENERATED).requireEmailVerification).toBe(expected);
   });
 
-  it.each(['maybe', 'ture', 'flase', '2'])('REQUIRE_EMAIL_VERIFICATION=%p (not a boolean) is a ConfigError, not a silent false', (value) => {
-    // A typo must not switch a security control off: fail at start like any other invalid value.
-    expect(configError({ REQUIRE_EMAIL_VERIFICATION: value }, GENERATED).message).toContain('REQUIRE_EMAIL_VERIFICATION');
-  });
+  it.each(['maybe', 'ture', 'flase', '2'])(
+    'REQUIRE_EMAIL_VERIFICATION=%p (not a boolean) is a ConfigError, not a silent false',
+    (value) => {
+      // A typo must not switch a security control off: fail at start like any other invalid value.
+      expect(configError({ REQUIRE_EMAIL_VERIFICATION: value }, GENERATED).message).toContain('REQUIRE_EMAIL_VERIFICATION');
+    },
+  );
 
   it('LOG_FORMAT chooses json or pretty; unset, the terminal decides', () => {
     expect(loadConfig({ LOG_FORMAT: 'json' }, GENERATED).logFormat).toBe('json');
@@ -197,7 +221,14 @@ describe('loadConfig', () => {
 
   it('parses numbers and flags from strings', () => {
     const c = loadConfig(
-      { PORT: '8080', MAX_SESSIONS_PER_USER: '3', REFRESH_GRACE_SECONDS: '0', TRUST_PROXY: 'yes', DATABASE_URL: ' postgres://db/x ', SMTP_URL: '' },
+      {
+        PORT: '8080',
+        MAX_SESSIONS_PER_USER: '3',
+        REFRESH_GRACE_SECONDS: '0',
+        TRUST_PROXY: 'yes',
+        DATABASE_URL: ' postgres://db/x ',
+        SMTP_URL: '',
+      },
       GENERATED,
     );
     expect(c.port).toBe(8080);
@@ -209,7 +240,15 @@ describe('loadConfig', () => {
   });
 
   it('parses rate limits as <count>/<duration> with s, m, h or d', () => {
-    const c = loadConfig({ RATE_LIMIT_LOGIN_PER_IP: '5/30s', RATE_LIMIT_REGISTER_PER_IP: '3 / 2h', RATE_LIMIT_REFRESH_PER_IP: '7/90', RATE_LIMIT_EMAIL_PER_ADDRESS: '2/1d' }, GENERATED);
+    const c = loadConfig(
+      {
+        RATE_LIMIT_LOGIN_PER_IP: '5/30s',
+        RATE_LIMIT_REGISTER_PER_IP: '3 / 2h',
+        RATE_LIMIT_REFRESH_PER_IP: '7/90',
+        RATE_LIMIT_EMAIL_PER_ADDRESS: '2/1d',
+      },
+      GENERATED,
+    );
     expect(c.rateLimits.loginPerIp).toEqual({ points: 5, durationSeconds: 30 });
     expect(c.rateLimits.registerPerIp).toEqual({ points: 3, durationSeconds: 7200 });
     expect(c.rateLimits.refreshPerIp).toEqual({ points: 7, durationSeconds: 90 });
@@ -232,7 +271,9 @@ describe('loadConfig', () => {
   });
 
   it('wants the long lockout to come after the short one', () => {
-    expect(configError({ LOGIN_LOCK_AFTER_FAILURES: '10', LOGIN_LONG_LOCK_AFTER_FAILURES: '10' }, GENERATED).message).toContain('LOGIN_LONG_LOCK_AFTER_FAILURES');
+    expect(configError({ LOGIN_LOCK_AFTER_FAILURES: '10', LOGIN_LONG_LOCK_AFTER_FAILURES: '10' }, GENERATED).message).toContain(
+      'LOGIN_LONG_LOCK_AFTER_FAILURES',
+    );
   });
 
   it('reads CORS_ORIGINS as a list and TRUST_PROXY as a switch or a number of proxies', () => {

@@ -37,7 +37,9 @@ describe('content decider', () => {
   describe('create', () => {
     it('lets admins and editors create, as the author', () => {
       given([]).when(create('author')).then([created]);
-      given([]).when(create('admin')).then([{ ...created, data: { ...created.data, authorId: ADMIN } }]);
+      given([])
+        .when(create('admin'))
+        .then([{ ...created, data: { ...created.data, authorId: ADMIN } }]);
     });
 
     it('refuses viewers', () => {
@@ -51,11 +53,15 @@ describe('content decider', () => {
 
   describe('update', () => {
     it('lets the author (an editor) edit their own content, recording only what changed', () => {
-      given([created]).when(update('author', { title: 'Hi', body: 'World' })).then([{ type: 'ContentUpdated', data: { changes: { title: 'Hi' } } }]);
+      given([created])
+        .when(update('author', { title: 'Hi', body: 'World' }))
+        .then([{ type: 'ContentUpdated', data: { changes: { title: 'Hi' } } }]);
     });
 
     it('lets an admin edit anyone’s content', () => {
-      given([created]).when(update('admin', { body: 'Edited' })).then([{ type: 'ContentUpdated', data: { changes: { body: 'Edited' } } }]);
+      given([created])
+        .when(update('admin', { body: 'Edited' }))
+        .then([{ type: 'ContentUpdated', data: { changes: { body: 'Edited' } } }]);
     });
 
     it('refuses another editor and any viewer', () => {
@@ -65,12 +71,18 @@ describe('content decider', () => {
     });
 
     it('decides nothing when nothing changes', () => {
-      given([created]).when(update('author', { title: 'Hello' })).then([]);
+      given([created])
+        .when(update('author', { title: 'Hello' }))
+        .then([]);
     });
 
     it('evolves edits: a later edit compares against the latest values', () => {
-      const history = given([created]).when(update('author', { title: 'Hi' })).then([{ type: 'ContentUpdated', data: { changes: { title: 'Hi' } } }]);
-      given(history).when(update('admin', { title: 'Hi' })).then([]);
+      const history = given([created])
+        .when(update('author', { title: 'Hi' }))
+        .then([{ type: 'ContentUpdated', data: { changes: { title: 'Hi' } } }]);
+      given(history)
+        .when(update('admin', { title: 'Hi' }))
+        .then([]);
     });
 
     it('is 404 for missing or deleted content (but a viewer is refused first, learning nothing)', () => {

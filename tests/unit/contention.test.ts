@@ -103,7 +103,10 @@ describe('contention and lost connections over HTTP', () => {
   });
 
   it.each([
-    ['a backend terminated mid-query (57P01)', Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })],
+    [
+      'a backend terminated mid-query (57P01)',
+      Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+    ],
     ['a connection that ended under a query', new Error('Connection terminated unexpectedly')],
     ['a refused connection', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })],
   ])('%s is a 503 UNAVAILABLE with Retry-After, not a 500', async (_, err) => {

@@ -2,7 +2,12 @@ import { deriveOneTimeToken, parseAccountLinkToken, TokenPurpose } from '../../s
 import { renderEmail, TemplateContext } from '../../src/workers/emails/templates';
 import { EmailJob, EmailKind } from '../../src/workers/queues';
 
-const ctx: TemplateContext = { productName: 'Acme ID', appBaseUrl: 'https://id.example.test', resetPasswordUrl: 'https://id.example.test/reset-password', tokenSecret: 'template-test-secret-0123456789abcdefghijkl' };
+const ctx: TemplateContext = {
+  productName: 'Acme ID',
+  appBaseUrl: 'https://id.example.test',
+  resetPasswordUrl: 'https://id.example.test/reset-password',
+  tokenSecret: 'template-test-secret-0123456789abcdefghijkl',
+};
 const TOKEN_ID = '9d2b1c3e-7a4f-4e21-8b5d-0c6f2a1e3b4d';
 const TO = 'alice+test@example.com';
 const USER_ID = '5b0c7a7e-2f4d-4f7e-9a51-3d2e1c0b9a88';
@@ -87,7 +92,10 @@ describe('renderEmail', () => {
   });
 
   it('escapes HTML in the product name and the new email', () => {
-    const mail = renderEmail({ ...jobs['email-change-old'], newEmail: '"><img src=x>@example.com' }, { ...ctx, productName: '<b>Acme</b>' });
+    const mail = renderEmail(
+      { ...jobs['email-change-old'], newEmail: '"><img src=x>@example.com' },
+      { ...ctx, productName: '<b>Acme</b>' },
+    );
     expect(mail.html).not.toContain('<img');
     expect(mail.html).not.toContain('<b>');
     expect(mail.html).toContain('&lt;b&gt;Acme&lt;/b&gt;');

@@ -22,7 +22,10 @@ describe('log format', () => {
 
   it('pretty: a readable line (time, level, message, fields), not JSON, and secrets still redacted', () => {
     const out = sink();
-    createLogger({ level: 'info', format: 'pretty', destination: out.stream }).info({ requestId: 'r-1', body: { password: 'hunter2 hunter2' } }, 'request');
+    createLogger({ level: 'info', format: 'pretty', destination: out.stream }).info(
+      { requestId: 'r-1', body: { password: 'hunter2 hunter2' } },
+      'request',
+    );
     const line = out.text();
     expect(() => JSON.parse(line)).toThrow();
     expect(line).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: request\n/);
@@ -34,7 +37,10 @@ describe('log format', () => {
   it('json: one JSON object a line, secrets redacted', () => {
     const out = sink();
     const format: LogFormat = 'json';
-    createLogger({ level: 'info', format, destination: out.stream }).info({ requestId: 'r-2', body: { password: 'hunter2 hunter2' } }, 'request');
+    createLogger({ level: 'info', format, destination: out.stream }).info(
+      { requestId: 'r-2', body: { password: 'hunter2 hunter2' } },
+      'request',
+    );
     const parsed = JSON.parse(out.text()) as Record<string, unknown>;
     expect(parsed).toMatchObject({ level: 30, msg: 'request', requestId: 'r-2', body: { password: '[redacted]' } });
   });

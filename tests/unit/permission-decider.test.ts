@@ -47,7 +47,9 @@ describe('permission decider', () => {
 
     it('accepts the documented name forms', () => {
       for (const name of ['abc', 'Reports.Export', 'billing:read', 'a-b_c.d:e', 'x'.repeat(64)]) {
-        given([]).when(create({ name })).then([{ type: 'PermissionCreated', data: { permissionId: P, name, serviceIds: [S1, S2] } }]);
+        given([])
+          .when(create({ name }))
+          .then([{ type: 'PermissionCreated', data: { permissionId: P, name, serviceIds: [S1, S2] } }]);
       }
     });
 
@@ -58,7 +60,9 @@ describe('permission decider', () => {
     });
 
     it('refuses an empty service list', () => {
-      given([]).when(create({ serviceIds: [] })).then('VALIDATION_FAILED');
+      given([])
+        .when(create({ serviceIds: [] }))
+        .then('VALIDATION_FAILED');
       expect(fieldErrors([], create({ serviceIds: [] }))).toEqual(['serviceIds']);
     });
 
@@ -98,23 +102,35 @@ describe('permission decider', () => {
       const history = given([created])
         .when(update({ name: 'billing:all', serviceIds: [S2, S3] }))
         .then([{ type: 'PermissionUpdated', data: { name: 'billing:all', previousName: 'billing:read', serviceIds: [S2, S3] } }]);
-      given(history).when(update({ name: 'billing:all', serviceIds: [S3, S2] })).then([]);
+      given(history)
+        .when(update({ name: 'billing:all', serviceIds: [S3, S2] }))
+        .then([]);
     });
 
     it('records nothing when nothing changes (the service set compares as a set)', () => {
-      given([created]).when(update({ name: 'billing:read', serviceIds: [S2, S1] })).then([]);
+      given([created])
+        .when(update({ name: 'billing:read', serviceIds: [S2, S1] }))
+        .then([]);
       given([created]).when(update({})).then([]);
     });
 
     it('validates what it changes', () => {
-      given([created]).when(update({ name: 'no' })).then('VALIDATION_FAILED');
-      given([created]).when(update({ serviceIds: [] })).then('VALIDATION_FAILED');
+      given([created])
+        .when(update({ name: 'no' }))
+        .then('VALIDATION_FAILED');
+      given([created])
+        .when(update({ serviceIds: [] }))
+        .then('VALIDATION_FAILED');
       expect(fieldErrors([created], update({ serviceIds: [S1, S3], unknownServiceIds: [S3] }))).toEqual(['serviceIds[1]']);
     });
 
     it('an unknown or deleted permission is not found', () => {
-      given([]).when(update({ name: 'billing:view' })).then('NOT_FOUND');
-      given([created, deleted]).when(update({ name: 'billing:view' })).then('NOT_FOUND');
+      given([])
+        .when(update({ name: 'billing:view' }))
+        .then('NOT_FOUND');
+      given([created, deleted])
+        .when(update({ name: 'billing:view' }))
+        .then('NOT_FOUND');
     });
   });
 
@@ -124,8 +140,13 @@ describe('permission decider', () => {
     });
 
     it('deletes the renamed name', () => {
-      const history: PermissionEvent[] = [created, { type: 'PermissionUpdated', data: { name: 'billing:view', previousName: 'billing:read' } }];
-      given(history).when({ type: 'DeletePermission' }).then([{ type: 'PermissionDeleted', data: { name: 'billing:view' } }]);
+      const history: PermissionEvent[] = [
+        created,
+        { type: 'PermissionUpdated', data: { name: 'billing:view', previousName: 'billing:read' } },
+      ];
+      given(history)
+        .when({ type: 'DeletePermission' })
+        .then([{ type: 'PermissionDeleted', data: { name: 'billing:view' } }]);
     });
 
     it('twice, or unknown: not found', () => {
@@ -155,25 +176,37 @@ describe('grants decider', () => {
   const wasSet = (permissionIds: PermissionId[]): UserGrantsEvent => ({ type: 'UserPermissionsSet', data: { permissionIds } });
 
   it('records the whole set', () => {
-    givenGrants([]).when(set([P, P2])).then([wasSet([P, P2])]);
+    givenGrants([])
+      .when(set([P, P2]))
+      .then([wasSet([P, P2])]);
   });
 
   it('replaces the set, and can empty it', () => {
-    givenGrants([wasSet([P, P2])]).when(set([P2])).then([wasSet([P2])]);
-    givenGrants([wasSet([P, P2])]).when(set([])).then([wasSet([])]);
+    givenGrants([wasSet([P, P2])])
+      .when(set([P2]))
+      .then([wasSet([P2])]);
+    givenGrants([wasSet([P, P2])])
+      .when(set([]))
+      .then([wasSet([])]);
   });
 
   it('records nothing for the same set, in any order', () => {
-    givenGrants([wasSet([P, P2])]).when(set([P2, P])).then([]);
+    givenGrants([wasSet([P, P2])])
+      .when(set([P2, P]))
+      .then([]);
     givenGrants([]).when(set([])).then([]);
   });
 
   it('refuses an unknown user', () => {
-    givenGrants([]).when(set([P], { userExists: false })).then('NOT_FOUND');
+    givenGrants([])
+      .when(set([P], { userExists: false }))
+      .then('NOT_FOUND');
   });
 
   it('refuses unknown or repeated permissions, by index', () => {
-    givenGrants([]).when(set([P, P2], { unknownPermissionIds: [P2] })).then('VALIDATION_FAILED');
+    givenGrants([])
+      .when(set([P, P2], { unknownPermissionIds: [P2] }))
+      .then('VALIDATION_FAILED');
     try {
       grantsDecider.decide(set([P, P, P2], { unknownPermissionIds: [P2] }), grantsDecider.initialState());
       throw new Error('expected a failure');

@@ -45,7 +45,17 @@ describe('the request collection (Postman v2.1)', () => {
   });
 
   it('makes examples from schemas', () => {
-    expect(exampleOf({ type: 'object', properties: { email: { type: 'string' }, n: { type: 'integer', minimum: 3 }, on: { type: 'boolean' }, ids: { type: 'array', items: { type: 'string', format: 'uuid' } } } })).toEqual({
+    expect(
+      exampleOf({
+        type: 'object',
+        properties: {
+          email: { type: 'string' },
+          n: { type: 'integer', minimum: 3 },
+          on: { type: 'boolean' },
+          ids: { type: 'array', items: { type: 'string', format: 'uuid' } },
+        },
+      }),
+    ).toEqual({
       email: 'ada@example.com',
       n: 3,
       on: false,

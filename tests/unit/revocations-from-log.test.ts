@@ -28,15 +28,28 @@ describe('the revocation list as the log tells it', () => {
       recorded('session-s9', 'SessionRevoked', { reason: 'logout', at: '' }, 3n),
       recorded('user-u6', 'ProfileUpdated', { changes: [] }),
     ]);
-    expect(revoked.map((r) => [r.sessionId, r.minVersion])).toEqual(['s1', 's2', 's3', 's5', 's6', 's7', 's8', 's9'].map((sid) => [sid, REVOKED]));
+    expect(revoked.map((r) => [r.sessionId, r.minVersion])).toEqual(
+      ['s1', 's2', 's3', 's5', 's6', 's7', 's8', 's9'].map((sid) => [sid, REVOKED]),
+    );
     expect(revoked.every((r) => r.at === at)).toBe(true);
     expect(kept).toEqual(['s4']);
   });
 
   it("a kept session's access tokens below the refresh count of its last rotation that ended older ones are refused", () => {
-    const refreshed = (n: bigint, ends = false) => recorded('session-s4', 'SessionRefreshed', { previousTokenHash: 'a', refreshTokenHash: 'b', at: '', ...(ends ? { endsOlderAccessTokens: true } : {}) }, n);
+    const refreshed = (n: bigint, ends = false) =>
+      recorded(
+        'session-s4',
+        'SessionRefreshed',
+        { previousTokenHash: 'a', refreshTokenHash: 'b', at: '', ...(ends ? { endsOlderAccessTokens: true } : {}) },
+        n,
+      );
     const stream = [recorded('session-s4', 'SessionStarted', {}), refreshed(1n), refreshed(2n, true), refreshed(3n)];
     expect(minVersionOf('s4', stream)).toEqual({ sessionId: 's4', minVersion: 2, at });
-    expect(minVersionOf('s4', stream.filter((e) => !e.data.endsOlderAccessTokens))).toBeNull();
+    expect(
+      minVersionOf(
+        's4',
+        stream.filter((e) => !e.data.endsOlderAccessTokens),
+      ),
+    ).toBeNull();
   });
 });

@@ -34,7 +34,9 @@ describe('service decider', () => {
     });
 
     it('creates one without a description', () => {
-      given([]).when(create({ description: null })).then([{ type: 'ServiceCreated', data: { serviceId: SERVICE_ID, name: 'Billing', description: null } }]);
+      given([])
+        .when(create({ description: null }))
+        .then([{ type: 'ServiceCreated', data: { serviceId: SERVICE_ID, name: 'Billing', description: null } }]);
     });
 
     it('refuses to create the same service twice, even after a delete', () => {
@@ -43,14 +45,24 @@ describe('service decider', () => {
     });
 
     it('refuses a name that is too short, too long or not trimmed', () => {
-      given([]).when(create({ name: 'B' })).then('VALIDATION_FAILED');
-      given([]).when(create({ name: 'x'.repeat(101) })).then('VALIDATION_FAILED');
-      given([]).when(create({ name: ' Billing' })).then('VALIDATION_FAILED');
-      expect(errorsOf(() => serviceDecider.decide(create({ name: 'B' }), serviceDecider.initialState()))).toEqual([expect.objectContaining({ path: 'name' })]);
+      given([])
+        .when(create({ name: 'B' }))
+        .then('VALIDATION_FAILED');
+      given([])
+        .when(create({ name: 'x'.repeat(101) }))
+        .then('VALIDATION_FAILED');
+      given([])
+        .when(create({ name: ' Billing' }))
+        .then('VALIDATION_FAILED');
+      expect(errorsOf(() => serviceDecider.decide(create({ name: 'B' }), serviceDecider.initialState()))).toEqual([
+        expect.objectContaining({ path: 'name' }),
+      ]);
     });
 
     it('refuses a description that is too long', () => {
-      given([]).when(create({ description: 'd'.repeat(1001) })).then('VALIDATION_FAILED');
+      given([])
+        .when(create({ description: 'd'.repeat(1001) }))
+        .then('VALIDATION_FAILED');
     });
   });
 
@@ -72,7 +84,9 @@ describe('service decider', () => {
     });
 
     it('records nothing when nothing changes', () => {
-      given([created]).when(update({ name: 'Billing', description: 'Invoices' })).then([]);
+      given([created])
+        .when(update({ name: 'Billing', description: 'Invoices' }))
+        .then([]);
       given([created]).when(update({})).then([]);
     });
 
@@ -80,19 +94,27 @@ describe('service decider', () => {
       const history = given([created])
         .when(update({ name: 'Payments' }))
         .then([{ type: 'ServiceUpdated', data: { changes: [{ field: 'name', oldValue: 'Billing', newValue: 'Payments' }] } }]);
-      given(history).when(update({ name: 'Payments' })).then([]);
+      given(history)
+        .when(update({ name: 'Payments' }))
+        .then([]);
       given(history)
         .when(update({ name: 'Billing' }))
         .then([{ type: 'ServiceUpdated', data: { changes: [{ field: 'name', oldValue: 'Payments', newValue: 'Billing' }] } }]);
     });
 
     it('refuses an unknown or deleted service', () => {
-      given([]).when(update({ name: 'X service' })).then('NOT_FOUND');
-      given([created, deleted]).when(update({ name: 'X service' })).then('NOT_FOUND');
+      given([])
+        .when(update({ name: 'X service' }))
+        .then('NOT_FOUND');
+      given([created, deleted])
+        .when(update({ name: 'X service' }))
+        .then('NOT_FOUND');
     });
 
     it('refuses an invalid new name', () => {
-      given([created]).when(update({ name: '' })).then('VALIDATION_FAILED');
+      given([created])
+        .when(update({ name: '' }))
+        .then('VALIDATION_FAILED');
     });
   });
 

@@ -46,7 +46,14 @@ describe('yup → JSON Schema', () => {
 
   it('takes patterns from matches() and from any test whose params carry a regex', () => {
     const custom = yup.string().test({ name: 'pattern', params: { regex: /^[a-z]+$/ }, test: () => true });
-    const s = yup.object({ a: yup.string().matches(/^\d+$/), b: custom, c: yup.string().matches(/^a/).test({ name: 'ends', params: { regex: /b$/ }, test: () => true }) });
+    const s = yup.object({
+      a: yup.string().matches(/^\d+$/),
+      b: custom,
+      c: yup
+        .string()
+        .matches(/^a/)
+        .test({ name: 'ends', params: { regex: /b$/ }, test: () => true }),
+    });
     const props = yupToJsonSchema(s).properties as Record<string, Record<string, unknown>>;
     expect(props.a.pattern).toBe('^\\d+$');
     expect(props.b.pattern).toBe('^[a-z]+$');
@@ -54,7 +61,10 @@ describe('yup → JSON Schema', () => {
   });
 
   it('merges meta({ jsonSchema, description }) last, before nullability', () => {
-    const s = yup.mixed().meta({ jsonSchema: { type: 'object' }, description: 'a thing' }).nullable();
+    const s = yup
+      .mixed()
+      .meta({ jsonSchema: { type: 'object' }, description: 'a thing' })
+      .nullable();
     expect(yupToJsonSchema(s)).toEqual({ type: ['object', 'null'], description: 'a thing' });
   });
 
@@ -72,7 +82,9 @@ describe('yup → JSON Schema', () => {
   });
 
   it('turns an object schema into query parameters', () => {
-    const params = yupToQueryParameters(yup.object({ q: yup.string().optional(), page: yup.number().integer().default(1), must: yup.string().required() }));
+    const params = yupToQueryParameters(
+      yup.object({ q: yup.string().optional(), page: yup.number().integer().default(1), must: yup.string().required() }),
+    );
     expect(params).toEqual([
       { name: 'q', in: 'query', required: false, schema: { type: 'string' } },
       { name: 'page', in: 'query', required: false, schema: { type: 'integer', default: 1 } },

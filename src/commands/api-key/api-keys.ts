@@ -54,13 +54,42 @@ export async function createApiKey(
     ctx.store,
     apiKeyStream(id),
     apiKeyDecider,
-    { type: 'CreateApiKey', ownerId, name: input.name, prefix, keyHash: sha256(key), permissionIds: input.permissionIds, scopes: input.scopes, expiresAt: input.expiresAt, ownerPermissionIds, now },
+    {
+      type: 'CreateApiKey',
+      ownerId,
+      name: input.name,
+      prefix,
+      keyHash: sha256(key),
+      permissionIds: input.permissionIds,
+      scopes: input.scopes,
+      expiresAt: input.expiresAt,
+      ownerPermissionIds,
+      now,
+    },
     meta,
   );
-  return { id, name: input.name, prefix, key, permissionIds: r.state.permissionIds, scopes: r.state.scopes, expiresAt: input.expiresAt, createdAt: now, position: r.position };
+  return {
+    id,
+    name: input.name,
+    prefix,
+    key,
+    permissionIds: r.state.permissionIds,
+    scopes: r.state.scopes,
+    expiresAt: input.expiresAt,
+    createdAt: now,
+    position: r.position,
+  };
 }
 
 /** Revokes one of the caller's keys; it stops working at once (the verifier reads the stream). */
 export async function revokeApiKey(ctx: CommandContext, ownerId: UserId, id: string, meta: RequestMeta): Promise<Position | null> {
-  return (await handle(ctx.store, apiKeyStream(id), apiKeyDecider, { type: 'RevokeApiKey', actorId: ownerId, now: ctx.clock().toISOString() }, meta)).position;
+  return (
+    await handle(
+      ctx.store,
+      apiKeyStream(id),
+      apiKeyDecider,
+      { type: 'RevokeApiKey', actorId: ownerId, now: ctx.clock().toISOString() },
+      meta,
+    )
+  ).position;
 }

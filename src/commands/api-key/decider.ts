@@ -78,10 +78,13 @@ export function decideApiKey(c: ApiKeyCommand, s: ApiKeyState): ApiKeyEvent[] {
       }
       // A key can narrow what its owner may do, never widen it.
       const notHeld = c.permissionIds.flatMap((p, i) =>
-        c.ownerPermissionIds.includes(p) ? [] : [{ path: `permissionIds[${i}]`, message: `permissionIds[${i}] is not a permission the owner holds` }],
+        c.ownerPermissionIds.includes(p)
+          ? []
+          : [{ path: `permissionIds[${i}]`, message: `permissionIds[${i}] is not a permission the owner holds` }],
       );
       if (notHeld.length) fail('VALIDATION_FAILED', 'A key can only carry permissions its owner holds', notHeld);
-      if (c.scopes.length === 0) fail('VALIDATION_FAILED', 'A key needs at least one scope', [{ path: 'scopes', message: 'scopes must list read, write or both' }]);
+      if (c.scopes.length === 0)
+        fail('VALIDATION_FAILED', 'A key needs at least one scope', [{ path: 'scopes', message: 'scopes must list read, write or both' }]);
       return [
         {
           type: 'ApiKeyCreated',

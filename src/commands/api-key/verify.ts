@@ -41,7 +41,14 @@ export function createApiKeyVerifier(cmd: CommandContext): ApiKeyVerifier {
       if (keyVerdict(k, sha256(key), cmd.clock().toISOString()) !== 'valid') return null;
       const { state: owner } = await load(cmd.store, userStream(k.ownerId as string), userDecider);
       if (!owner.exists || owner.deactivated) return null;
-      return { via: 'api-key', sub: k.ownerId as string, role: owner.role, keyId: parsed.keyId, permissionIds: k.permissionIds, scopes: k.scopes };
+      return {
+        via: 'api-key',
+        sub: k.ownerId as string,
+        role: owner.role,
+        keyId: parsed.keyId,
+        permissionIds: k.permissionIds,
+        scopes: k.scopes,
+      };
     },
   };
 }

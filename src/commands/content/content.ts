@@ -17,11 +17,19 @@ export async function createContent(
   return { id, position: r.position };
 }
 
-export async function updateContent(ctx: CommandContext, id: string, actor: ContentActor, changes: ContentChanges, meta: RequestMeta): Promise<Position | null> {
+export async function updateContent(
+  ctx: CommandContext,
+  id: string,
+  actor: ContentActor,
+  changes: ContentChanges,
+  meta: RequestMeta,
+): Promise<Position | null> {
   return (await handle(ctx.store, contentStream(id), contentDecider, { type: 'UpdateContent', ...actor, changes }, meta)).position;
 }
 
 /** Soft delete: the stream stays, the piece leaves the lists. */
 export async function deleteContent(ctx: CommandContext, id: string, actor: ContentActor, meta: RequestMeta): Promise<Position | null> {
-  return (await handle(ctx.store, contentStream(id), contentDecider, { type: 'DeleteContent', ...actor, now: ctx.clock().toISOString() }, meta)).position;
+  return (
+    await handle(ctx.store, contentStream(id), contentDecider, { type: 'DeleteContent', ...actor, now: ctx.clock().toISOString() }, meta)
+  ).position;
 }

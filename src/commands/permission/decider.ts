@@ -54,7 +54,8 @@ export const nameErrors = (name: string): FieldError[] =>
 /** One error per failing entry, named by its index: `serviceIds[2]`. */
 export const serviceIdsErrors = (ids: readonly string[], unknown: readonly string[]): FieldError[] => {
   if (ids.length === 0) return [{ path: 'serviceIds', message: 'serviceIds must list at least one service' }];
-  if (ids.length > MAX_SERVICES_PER_PERMISSION) return [{ path: 'serviceIds', message: `serviceIds must list at most ${MAX_SERVICES_PER_PERMISSION} services` }];
+  if (ids.length > MAX_SERVICES_PER_PERMISSION)
+    return [{ path: 'serviceIds', message: `serviceIds must list at most ${MAX_SERVICES_PER_PERMISSION} services` }];
   const errors: FieldError[] = [];
   const unknownSet = new Set(unknown);
   ids.forEach((id, i) => {
@@ -78,7 +79,10 @@ export function decidePermission(c: PermissionCommand, s: PermissionState): Perm
       return [{ type: 'PermissionCreated', data: { permissionId: c.permissionId, name: c.name, serviceIds: c.serviceIds } }];
     case 'UpdatePermission': {
       if (!isLivePermission(s)) fail('NOT_FOUND', 'Permission not found');
-      refuse([...(c.name === undefined ? [] : nameErrors(c.name)), ...(c.serviceIds === undefined ? [] : serviceIdsErrors(c.serviceIds, c.unknownServiceIds))]);
+      refuse([
+        ...(c.name === undefined ? [] : nameErrors(c.name)),
+        ...(c.serviceIds === undefined ? [] : serviceIdsErrors(c.serviceIds, c.unknownServiceIds)),
+      ]);
       const data: Extract<PermissionEvent, { type: 'PermissionUpdated' }>['data'] = {};
       if (c.name !== undefined && c.name !== s.name) {
         data.name = c.name;

@@ -23,7 +23,12 @@ export const loadGrants = async (ctx: CommandContext, userId: string): Promise<G
  * and each permission must exist, as their own streams say: 404 for the user, 422 naming
  * `permissionIds[i]` for a permission. Setting the same set again records nothing.
  */
-export async function setUserPermissions(ctx: CommandContext, userId: string, permissionIds: string[], meta: RequestMeta): Promise<Position | null> {
+export async function setUserPermissions(
+  ctx: CommandContext,
+  userId: string,
+  permissionIds: string[],
+  meta: RequestMeta,
+): Promise<Position | null> {
   const ids = permissionIds.map((id) => id.toLowerCase() as PermissionId);
   const [user, unknownPermissionIds] = await Promise.all([load(ctx.store, userStream(userId), userDecider), unknownPermissions(ctx, ids)]);
   const r = await handle(

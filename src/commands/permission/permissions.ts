@@ -46,7 +46,11 @@ const precheck = (command: PermissionCommand, state: PermissionState): void => {
  * Creates a permission over existing services. Validation comes first (422), then the name is
  * claimed (409 when taken), then the permission stream is written.
  */
-export async function createPermission(ctx: CommandContext, input: NewPermission, meta: RequestMeta): Promise<{ id: PermissionId; position: Position | null }> {
+export async function createPermission(
+  ctx: CommandContext,
+  input: NewPermission,
+  meta: RequestMeta,
+): Promise<{ id: PermissionId; position: Position | null }> {
   const permissionId = randomUUID() as PermissionId;
   const name = input.name.trim();
   const serviceIds = lower(input.serviceIds);
@@ -62,7 +66,10 @@ export async function createPermission(ctx: CommandContext, input: NewPermission
   if (!(await claimValue(ctx.store, 'permissionName', key, permissionId, meta, ctx.clock())).ok) nameTaken();
   try {
     // A fresh id: the stream cannot exist yet, so there is nothing to read.
-    const r = await handle(ctx.store, permissionStream(permissionId), permissionDecider, command, meta, { state: initialPermissionState(), revision: -1n });
+    const r = await handle(ctx.store, permissionStream(permissionId), permissionDecider, command, meta, {
+      state: initialPermissionState(),
+      revision: -1n,
+    });
     return { id: permissionId, position: r.position };
   } catch (err) {
     await releaseValue(ctx.store, 'permissionName', key, permissionId, meta);
@@ -71,7 +78,12 @@ export async function createPermission(ctx: CommandContext, input: NewPermission
 }
 
 /** Renames and/or replaces the service set. A new name is claimed before the old is given back. */
-export async function updatePermission(ctx: CommandContext, id: string, patch: PermissionPatch, meta: RequestMeta): Promise<Position | null> {
+export async function updatePermission(
+  ctx: CommandContext,
+  id: string,
+  patch: PermissionPatch,
+  meta: RequestMeta,
+): Promise<Position | null> {
   const current = await loadPermission(ctx, id);
   if (!isLivePermission(current)) fail('NOT_FOUND', 'Permission not found');
   const name = patch.name === undefined ? undefined : patch.name.trim();
@@ -85,11 +97,21 @@ export async function updatePermission(ctx: CommandContext, id: string, patch: P
   precheck(command, current);
   const newKey = name === undefined ? null : normaliseCatalogueName(name);
   const keyNow = async () => normaliseCatalogueName((await loadPermission(ctx, id)).name);
-  return writeRenaming(ctx.store, 'permissionName', id, meta, ctx.clock(), { newKey, currentKey: normaliseCatalogueName(current.name), keyNow, taken: nameTaken }, async () => {
-    const r = await handle(ctx.store, permissionStream(id), permissionDecider, command, meta);
-    const replacedKeys = r.events.flatMap((e) => (e.type === 'PermissionUpdated' && e.data.previousName !== undefined ? [normaliseCatalogueName(e.data.previousName)] : []));
-    return { value: r.position, replacedKeys };
-  });
+  return writeRenaming(
+    ctx.store,
+    'permissionName',
+    id,
+    meta,
+    ctx.clock(),
+    { newKey, currentKey: normaliseCatalogueName(current.name), keyNow, taken: nameTaken },
+    async () => {
+      const r = await handle(ctx.store, permissionStream(id), permissionDecider, command, meta);
+      const replacedKeys = r.events.flatMap((e) =>
+        e.type === 'PermissionUpdated' && e.data.previousName !== undefined ? [normaliseCatalogueName(e.data.previousName)] : [],
+      );
+      return { value: r.position, replacedKeys };
+    },
+  );
 }
 
 /** Deletes a permission (its stream keeps the history), frees its name; grants of it lapse. */

@@ -54,7 +54,9 @@ const checkName = (name: string): void => {
 
 const checkDescription = (d: string | null): void => {
   if (d !== null && d.length > SERVICE_DESCRIPTION_MAX) {
-    fail('VALIDATION_FAILED', 'The service description is too long', [{ path: 'description', message: `description must be at most ${SERVICE_DESCRIPTION_MAX} characters` }]);
+    fail('VALIDATION_FAILED', 'The service description is too long', [
+      { path: 'description', message: `description must be at most ${SERVICE_DESCRIPTION_MAX} characters` },
+    ]);
   }
 };
 

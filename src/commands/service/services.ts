@@ -25,7 +25,8 @@ const nameTaken = (): never => {
   throw new DomainError('CONFLICT', 'A service with that name exists', [{ path: 'name', message: 'name is already taken' }]);
 };
 
-export const loadService = async (ctx: CommandContext, id: string): Promise<ServiceState> => (await load(ctx.store, serviceStream(id), serviceDecider)).state;
+export const loadService = async (ctx: CommandContext, id: string): Promise<ServiceState> =>
+  (await load(ctx.store, serviceStream(id), serviceDecider)).state;
 
 /**
  * Creates a service. Its name is claimed first (unique case-insensitively); if the service is
@@ -43,7 +44,13 @@ export async function createService(
   const claim = await claimValue(ctx.store, 'serviceName', key, serviceId, meta, ctx.clock());
   if (!claim.ok) nameTaken();
   try {
-    const r = await handle(ctx.store, serviceStream(serviceId), serviceDecider, { type: 'CreateService', serviceId, name, description: input.description }, meta);
+    const r = await handle(
+      ctx.store,
+      serviceStream(serviceId),
+      serviceDecider,
+      { type: 'CreateService', serviceId, name, description: input.description },
+      meta,
+    );
     return { id: serviceId, position: r.position };
   } catch (err) {
     const s = await loadService(ctx, serviceId);
@@ -59,12 +66,30 @@ export async function updateService(ctx: CommandContext, id: string, patch: Serv
   const name = patch.name === undefined ? undefined : tidy(patch.name);
   const newKey = name === undefined ? null : normaliseCatalogueName(name);
   const keyNow = async () => normaliseCatalogueName((await loadService(ctx, id)).name);
-  return writeRenaming(ctx.store, 'serviceName', id, meta, ctx.clock(), { newKey, currentKey: normaliseCatalogueName(current.name), keyNow, taken: nameTaken }, async () => {
-    const r = await handle(ctx.store, serviceStream(id), serviceDecider, { type: 'UpdateService', name, description: patch.description }, meta);
-    // The name actually replaced, as decided (a concurrent rename may have moved it meanwhile).
-    const replacedKeys = r.events.flatMap((e) => (e.type === 'ServiceUpdated' ? e.data.changes : []).filter((c) => c.field === 'name').map((c) => normaliseCatalogueName(c.oldValue)));
-    return { value: r.position, replacedKeys };
-  });
+  return writeRenaming(
+    ctx.store,
+    'serviceName',
+    id,
+    meta,
+    ctx.clock(),
+    { newKey, currentKey: normaliseCatalogueName(current.name), keyNow, taken: nameTaken },
+    async () => {
+      const r = await handle(
+        ctx.store,
+        serviceStream(id),
+        serviceDecider,
+        { type: 'UpdateService', name, description: patch.description },
+        meta,
+      );
+      // The name actually replaced, as decided (a concurrent rename may have moved it meanwhile).
+      const replacedKeys = r.events.flatMap((e) =>
+        (e.type === 'ServiceUpdated' ? e.data.changes : [])
+          .filter((c) => c.field === 'name')
+          .map((c) => normaliseCatalogueName(c.oldValue)),
+      );
+      return { value: r.position, replacedKeys };
+    },
+  );
 }
 
 /**

@@ -155,7 +155,12 @@ export function decideSession(c: SessionCommand, s: SessionState): SessionEvent[
     }
     case 'Rotate':
       if (!s.exists || s.revoked) fail('SESSION_REVOKED', 'This session has ended');
-      return [{ type: 'SessionRefreshed', data: { previousTokenHash: s.currentHash, refreshTokenHash: c.newHash, at: c.now, endsOlderAccessTokens: true } }];
+      return [
+        {
+          type: 'SessionRefreshed',
+          data: { previousTokenHash: s.currentHash, refreshTokenHash: c.newHash, at: c.now, endsOlderAccessTokens: true },
+        },
+      ];
     case 'RevokeSession':
       return s.exists && !s.revoked ? [{ type: 'SessionRevoked', data: { reason: c.reason, at: c.now } }] : [];
   }

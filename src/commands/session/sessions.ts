@@ -30,7 +30,12 @@ export interface SignedIn {
 export type LoginIdentifier = { email: string } | { username: string };
 
 const issue = (ctx: CommandContext, user: UserState, session: SessionState, refreshToken: string): IssuedTokens => ({
-  accessToken: ctx.accessTokens.sign({ sub: user.id as string, sid: session.sessionId as string, role: user.role, sv: session.refreshCount }),
+  accessToken: ctx.accessTokens.sign({
+    sub: user.id as string,
+    sid: session.sessionId as string,
+    role: user.role,
+    sv: session.refreshCount,
+  }),
   refreshToken,
   tokenType: 'Bearer',
   expiresIn: ctx.accessTokens.ttlSeconds,
@@ -114,21 +119,32 @@ export async function login(
   meta: RequestMeta,
 ): Promise<SignedIn> {
   const id = input.identifier;
-  const owner = 'email' in id ? await ownerOf(ctx.store, 'email', normaliseEmail(id.email)) : await ownerOf(ctx.store, 'username', normaliseUsername(id.username));
+  const owner =
+    'email' in id
+      ? await ownerOf(ctx.store, 'email', normaliseEmail(id.email))
+      : await ownerOf(ctx.store, 'username', normaliseUsername(id.username));
   const stream = owner ? await load(ctx.store, userStream(owner), userDecider) : null;
   const loaded = stream?.state ?? null;
   // A claimed but unconfirmed new email (a pending change) is not a sign-in name yet.
   const user = loaded && 'email' in id && loaded.email !== normaliseEmail(id.email) ? null : loaded;
   // Unknown names are throttled like accounts, so a lockout says nothing about existence.
-  const account = owner ? throttleKeyOf(owner) : 'email' in id ? `email:${normaliseEmail(id.email)}` : `username:${normaliseUsername(id.username)}`;
+  const account = owner
+    ? throttleKeyOf(owner)
+    : 'email' in id
+      ? `email:${normaliseEmail(id.email)}`
+      : `username:${normaliseUsername(id.username)}`;
   const passwordMatches = await checkPassword(ctx, account, input.password, user?.exists ? user.passwordHash : null);
   if (!owner || !user || !user.exists || !passwordMatches) fail('INVALID_CREDENTIALS', 'Invalid credentials');
   return startSession(ctx, owner as UserId, passwordMatches, input.deviceId ?? randomUUID(), meta, stream ?? undefined);
 }
 
 /** Registration with verification off signs the new user in at once (the TrackIt flow). */
-export const signInAfterRegistration = (ctx: CommandContext, userId: UserId, deviceId: string | null, meta: RequestMeta): Promise<SignedIn> =>
-  startSession(ctx, userId, true, deviceId ?? randomUUID(), meta);
+export const signInAfterRegistration = (
+  ctx: CommandContext,
+  userId: UserId,
+  deviceId: string | null,
+  meta: RequestMeta,
+): Promise<SignedIn> => startSession(ctx, userId, true, deviceId ?? randomUUID(), meta);
 
 /**
  * Rotates a refresh token. Reads only the session's and the user's streams (the source of
@@ -168,8 +184,17 @@ export async function refresh(ctx: CommandContext, refreshToken: string, meta: R
   const ended = endReasonOf(result.events);
   if (ended) {
     await ctx.revocations.revokeSessions([sid]);
-    await handle(ctx.store, userStream(userId), userDecider, { type: 'EndSession', sessionId: sid as SessionId, reason: ended }, { ...meta, actorId: userId });
-    throw new DomainError('SESSION_REVOKED', ended === 'reuse-detected' ? 'Refresh token reuse detected; the session has been ended' : 'This session has ended');
+    await handle(
+      ctx.store,
+      userStream(userId),
+      userDecider,
+      { type: 'EndSession', sessionId: sid as SessionId, reason: ended },
+      { ...meta, actorId: userId },
+    );
+    throw new DomainError(
+      'SESSION_REVOKED',
+      ended === 'reuse-detected' ? 'Refresh token reuse detected; the session has been ended' : 'This session has ended',
+    );
   }
   return { tokens: issue(ctx, user, result.state, newToken), userId, position: result.position };
 }
@@ -181,8 +206,20 @@ async function loadSessionThenUser(ctx: CommandContext, sid: string): Promise<[L
 }
 
 /** Ends one session: in its stream, in the user's list, and for its access tokens at once. */
-export async function endSession(ctx: CommandContext, userId: UserId, sid: string, reason: SessionEndReason, meta: RequestMeta): Promise<Position | null> {
-  const s = await handle(ctx.store, sessionStream(sid), sessionDecider, { type: 'RevokeSession', reason, now: ctx.clock().toISOString() }, meta);
+export async function endSession(
+  ctx: CommandContext,
+  userId: UserId,
+  sid: string,
+  reason: SessionEndReason,
+  meta: RequestMeta,
+): Promise<Position | null> {
+  const s = await handle(
+    ctx.store,
+    sessionStream(sid),
+    sessionDecider,
+    { type: 'RevokeSession', reason, now: ctx.clock().toISOString() },
+    meta,
+  );
   await ctx.revocations.revokeSessions([sid]);
   const u = await handle(ctx.store, userStream(userId), userDecider, { type: 'EndSession', sessionId: sid as SessionId, reason }, meta);
   return latest(s.position, u.position);
@@ -203,8 +240,19 @@ export async function sessionOwner(ctx: CommandContext, sid: string): Promise<Us
 }
 
 /** Ends every session of a user; access tokens die now, session streams follow via the job. */
-export async function endAllSessions(ctx: CommandContext, userId: UserId, reason: SessionEndReason, meta: RequestMeta): Promise<Position | null> {
-  const r = await handle(ctx.store, userStream(userId), userDecider, { type: 'EndAllSessions', reason, now: ctx.clock().toISOString() }, meta);
+export async function endAllSessions(
+  ctx: CommandContext,
+  userId: UserId,
+  reason: SessionEndReason,
+  meta: RequestMeta,
+): Promise<Position | null> {
+  const r = await handle(
+    ctx.store,
+    userStream(userId),
+    userDecider,
+    { type: 'EndAllSessions', reason, now: ctx.clock().toISOString() },
+    meta,
+  );
   await ctx.revocations.revokeSessions(r.events.flatMap((e) => (e.type === 'AllSessionsEnded' ? e.data.endedSessionIds : [])));
   return r.position;
 }
@@ -212,7 +260,13 @@ export async function endAllSessions(ctx: CommandContext, userId: UserId, reason
 /** A fresh pair for a session that stays (after a password change): old access tokens stop. */
 export async function rotateSession(ctx: CommandContext, user: UserState, sid: string, meta: RequestMeta): Promise<SignedIn> {
   const newToken = newRefreshToken(sid);
-  const r = await handle(ctx.store, sessionStream(sid), sessionDecider, { type: 'Rotate', newHash: sha256(newToken), now: ctx.clock().toISOString() }, meta);
+  const r = await handle(
+    ctx.store,
+    sessionStream(sid),
+    sessionDecider,
+    { type: 'Rotate', newHash: sha256(newToken), now: ctx.clock().toISOString() },
+    meta,
+  );
   await ctx.revocations.requireVersion(sid, r.state.refreshCount);
   return { tokens: issue(ctx, user, r.state, newToken), userId: user.id as UserId, position: r.position };
 }

@@ -67,7 +67,10 @@ export async function registerUser(ctx: CommandContext, input: RegisterInput, me
         profile: input.profile,
         role: input.role ?? 'viewer',
         passwordHash,
-        verification: ctx.config.requireEmailVerification && !input.verified ? newOneTimeToken(ctx.config.tokenSecret, 'verify-email', ctx.config.verificationTtlSeconds, now) : null,
+        verification:
+          ctx.config.requireEmailVerification && !input.verified
+            ? newOneTimeToken(ctx.config.tokenSecret, 'verify-email', ctx.config.verificationTtlSeconds, now)
+            : null,
         now: now.toISOString(),
       },
       { ...meta, actorId: meta.actorId ?? userId },
@@ -95,7 +98,11 @@ const usernameTaken = (): never => {
  * address is claimed here, once the link has shown that its mailbox wants it, and not when the
  * change was asked for: asking cannot block an address. The address it replaces is given back.
  */
-export async function verifyEmail(ctx: CommandContext, input: { token: string; email: string }, meta: RequestMeta): Promise<Position | null> {
+export async function verifyEmail(
+  ctx: CommandContext,
+  input: { token: string; email: string },
+  meta: RequestMeta,
+): Promise<Position | null> {
   const email = normaliseEmail(input.email);
   // A change link names its account (nothing else leads from the new address to it yet); a
   // sign-up link's address is claimed by its account since the sign-up.
@@ -108,23 +115,39 @@ export async function verifyEmail(ctx: CommandContext, input: { token: string; e
   // The link is checked first: a wrong, spent or expired one claims nothing.
   userDecider.decide(command, loaded.state);
   const asOwner = { ...meta, actorId: meta.actorId ?? owner };
-  const rename = { newKey: email, currentKey: loaded.state.email, keyNow: async () => (await loadUser(ctx, owner!)).email, taken: emailTaken };
+  const rename = {
+    newKey: email,
+    currentKey: loaded.state.email,
+    keyNow: async () => (await loadUser(ctx, owner!)).email,
+    taken: emailTaken,
+  };
   return writeRenaming(ctx.store, 'email', owner!, asOwner, ctx.clock(), rename, async () => {
     const r = await handle(ctx.store, stream, userDecider, command, asOwner, loaded);
-    return { value: r.position, replacedKeys: r.events.flatMap((e) => (e.type === 'EmailVerified' && e.data.previousEmail ? [e.data.previousEmail] : [])) };
+    return {
+      value: r.position,
+      replacedKeys: r.events.flatMap((e) => (e.type === 'EmailVerified' && e.data.previousEmail ? [e.data.previousEmail] : [])),
+    };
   });
 }
 
 /** Only the holder of the new address's mailbox gets here: telling them tells nobody else anything. */
 const emailTaken = (): never => {
-  throw new DomainError('CONFLICT', 'That email address belongs to another account now', [{ path: 'email', message: 'email is already in use' }]);
+  throw new DomainError('CONFLICT', 'That email address belongs to another account now', [
+    { path: 'email', message: 'email is already in use' },
+  ]);
 };
 
 /**
  * Notes a sign-up attempt on an existing account (its owner is told by email, at most once per
  * quiet period). Runs in the worker (AccountJob): queued by the request, like the new account's work.
  */
-export async function noteRegistrationAttempt(store: EventStore, ownerId: string, email: string, at: string, meta: RequestMeta): Promise<void> {
+export async function noteRegistrationAttempt(
+  store: EventStore,
+  ownerId: string,
+  email: string,
+  at: string,
+  meta: RequestMeta,
+): Promise<void> {
   try {
     await handle(store, userStream(ownerId), userDecider, { type: 'NoteRegistrationAttempt', email, now: at }, meta);
   } catch (err) {
@@ -146,7 +169,11 @@ export async function requestPasswordReset(store: EventStore, email: string, tok
 }
 
 /** Sets a new password from a reset link and ends every session of the user. */
-export async function resetPassword(ctx: CommandContext, input: { token: string; email: string; password: string }, meta: RequestMeta): Promise<Position | null> {
+export async function resetPassword(
+  ctx: CommandContext,
+  input: { token: string; email: string; password: string },
+  meta: RequestMeta,
+): Promise<Position | null> {
   const owner = await ownerOf(ctx.store, 'email', normaliseEmail(input.email));
   if (!owner) fail('INVALID_TOKEN', 'The reset link is invalid or has expired');
   const tokenHash = sha256(input.token);
@@ -165,7 +192,8 @@ export async function resetPassword(ctx: CommandContext, input: { token: string;
   return r.position;
 }
 
-export const loadUser = async (ctx: CommandContext, userId: string): Promise<UserState> => (await load(ctx.store, userStream(userId), userDecider)).state;
+export const loadUser = async (ctx: CommandContext, userId: string): Promise<UserState> =>
+  (await load(ctx.store, userStream(userId), userDecider)).state;
 
 /** The current password, checked under the account's lockout, and the hash it was checked against. */
 const checkCurrentPassword = async (ctx: CommandContext, userId: UserId, user: UserState, password: string): Promise<CheckedPassword> => ({
@@ -233,7 +261,11 @@ export async function updateProfile(ctx: CommandContext, userId: UserId, patch: 
         { path: 'currentPassword', message: 'currentPassword is wrong or missing' },
       ]);
     }
-    emailChange = { newEmail, currentPassword, token: newOneTimeToken(ctx.config.tokenSecret, 'change-email', ctx.config.verificationTtlSeconds, now) };
+    emailChange = {
+      newEmail,
+      currentPassword,
+      token: newOneTimeToken(ctx.config.tokenSecret, 'change-email', ctx.config.verificationTtlSeconds, now),
+    };
   }
 
   const newUsername = patch.username === undefined ? undefined : patch.username === null ? null : patch.username.trim();
@@ -257,7 +289,9 @@ export async function updateProfile(ctx: CommandContext, userId: UserId, patch: 
     );
     // The usernames this write replaced, as decided (a parallel rename may have come in between).
     const replacedKeys = r.events.flatMap((e) =>
-      e.type === 'ProfileUpdated' ? e.data.changes.flatMap((c) => (c.field === 'username' ? [usernameKeyOf(c.oldValue as string | null)] : [])) : [],
+      e.type === 'ProfileUpdated'
+        ? e.data.changes.flatMap((c) => (c.field === 'username' ? [usernameKeyOf(c.oldValue as string | null)] : []))
+        : [],
     );
     return { value: r.position, replacedKeys: replacedKeys.filter((k): k is string => k !== null) };
   });
@@ -267,7 +301,13 @@ export async function updateProfile(ctx: CommandContext, userId: UserId, patch: 
 export async function deactivateSelf(ctx: CommandContext, userId: UserId, password: string, meta: RequestMeta): Promise<Position | null> {
   const user = await loadUser(ctx, userId);
   const currentPassword = await checkCurrentPassword(ctx, userId, user, password);
-  const r = await handle(ctx.store, userStream(userId), userDecider, { type: 'Deactivate', by: 'self', currentPassword, now: nowIso(ctx) }, meta);
+  const r = await handle(
+    ctx.store,
+    userStream(userId),
+    userDecider,
+    { type: 'Deactivate', by: 'self', currentPassword, now: nowIso(ctx) },
+    meta,
+  );
   await ctx.revocations.revokeSessions(r.events.flatMap((e) => (e.type === 'UserDeactivated' ? e.data.endedSessionIds : [])));
   return r.position;
 }

@@ -17,7 +17,17 @@ export async function createAdmin(cmd: CommandContext, email: string, password: 
   if (await ownerOf(cmd.store, 'email', normaliseEmail(email))) return { outcome: 'existing' };
   return registerUser(
     cmd,
-    { email, password, username: null, firstName: null, lastName: null, name: 'Administrator', profile: null, role: 'admin', verified: true },
+    {
+      email,
+      password,
+      username: null,
+      firstName: null,
+      lastName: null,
+      name: 'Administrator',
+      profile: null,
+      role: 'admin',
+      verified: true,
+    },
     systemMeta(),
   );
 }
@@ -26,5 +36,8 @@ export async function bootstrapAdmin(cmd: CommandContext, log: Logger): Promise<
   const { adminEmail, adminPassword } = cmd.config;
   if (!adminEmail || !adminPassword) return;
   const r = await createAdmin(cmd, adminEmail, adminPassword);
-  log.info({ email: adminEmail, created: r.outcome === 'created' }, r.outcome === 'created' ? 'admin account created' : 'admin account already exists');
+  log.info(
+    { email: adminEmail, created: r.outcome === 'created' },
+    r.outcome === 'created' ? 'admin account created' : 'admin account already exists',
+  );
 }

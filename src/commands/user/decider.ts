@@ -167,7 +167,15 @@ export type UserCommand =
   | { type: 'RequestEmailVerification'; token: OneTimeToken }
   | { type: 'VerifyEmail'; email: string; tokenHash: string; now: string }
   | { type: 'NoteRegistrationAttempt'; email: string; now: string }
-  | { type: 'RecordLogin'; sessionId: SessionId; deviceId: string; passwordMatches: boolean; requireVerifiedEmail: boolean; maxSessions: number; now: string }
+  | {
+      type: 'RecordLogin';
+      sessionId: SessionId;
+      deviceId: string;
+      passwordMatches: boolean;
+      requireVerifiedEmail: boolean;
+      maxSessions: number;
+      now: string;
+    }
   | { type: 'EndSession'; sessionId: SessionId; reason: SessionEndReason }
   | { type: 'EndAllSessions'; reason: SessionEndReason; now: string }
   | { type: 'ChangePassword'; currentPassword: CheckedPassword; passwordHash: string; keepSessionId: SessionId | null; now: string }
@@ -201,7 +209,8 @@ const requireActive = (s: UserState): void => {
 const expired = (expiresAt: string, now: string): boolean => Date.parse(expiresAt) <= Date.parse(now);
 
 /** Links of one kind have one lifetime: a later expiry is a later request. */
-const notNewer = (token: OneTimeToken, newestExpiresAt: string | null): boolean => newestExpiresAt !== null && Date.parse(token.expiresAt) <= Date.parse(newestExpiresAt);
+const notNewer = (token: OneTimeToken, newestExpiresAt: string | null): boolean =>
+  newestExpiresAt !== null && Date.parse(token.expiresAt) <= Date.parse(newestExpiresAt);
 
 /** JSON with object keys sorted, so `{a,b}` and `{b,a}` compare equal. */
 const canonical = (v: unknown): string =>
@@ -257,7 +266,8 @@ export function decideUser(c: UserCommand, s: UserState): UserEvent[] {
     }
     case 'NoteRegistrationAttempt': {
       // One heads-up email per quiet period, however many attempts: no mailbox flooding.
-      const recent = s.lastRegistrationAttemptAt !== null && Date.parse(c.now) - Date.parse(s.lastRegistrationAttemptAt) < ATTEMPT_NOTICE_QUIET_MS;
+      const recent =
+        s.lastRegistrationAttemptAt !== null && Date.parse(c.now) - Date.parse(s.lastRegistrationAttemptAt) < ATTEMPT_NOTICE_QUIET_MS;
       return s.exists && !recent ? [{ type: 'RegistrationAttemptedOnExistingAccount', data: { email: s.email, at: c.now } }] : [];
     }
     case 'RecordLogin': {
@@ -313,7 +323,8 @@ export function decideUser(c: UserCommand, s: UserState): UserEvent[] {
         if (value !== undefined && !sameValue(old, value)) changes.push({ field, oldValue: old ?? null, newValue: value });
       }
       if (changes.length) events.push({ type: 'ProfileUpdated', data: { changes } });
-      if (emailChanges) events.push({ type: 'EmailChangeRequested', data: { oldEmail: s.email, newEmail: email.newEmail, ...email.token } });
+      if (emailChanges)
+        events.push({ type: 'EmailChangeRequested', data: { oldEmail: s.email, newEmail: email.newEmail, ...email.token } });
       return events;
     }
     case 'Deactivate':
@@ -325,7 +336,9 @@ export function decideUser(c: UserCommand, s: UserState): UserEvent[] {
       return s.deactivated ? [{ type: 'UserRestored', data: { at: c.now } }] : [];
     case 'ChangeRole':
       requireActive(s);
-      return s.role === c.role ? [] : [{ type: 'RoleChanged', data: { from: s.role, to: c.role, at: c.now, endedSessionIds: ids(s.sessions) } }];
+      return s.role === c.role
+        ? []
+        : [{ type: 'RoleChanged', data: { from: s.role, to: c.role, at: c.now, endedSessionIds: ids(s.sessions) } }];
   }
 }
 

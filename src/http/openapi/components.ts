@@ -19,7 +19,11 @@ const nullable = (s: JsonSchema): JsonSchema => {
 };
 const uuid = (description?: string): JsonSchema => ({ type: 'string', format: 'uuid', ...(description ? { description } : {}) });
 const instant = (description?: string): JsonSchema => ({ type: 'string', format: 'date-time', ...(description ? { description } : {}) });
-const int = (description?: string, minimum?: number): JsonSchema => ({ type: 'integer', ...(minimum !== undefined ? { minimum } : {}), ...(description ? { description } : {}) });
+const int = (description?: string, minimum?: number): JsonSchema => ({
+  type: 'integer',
+  ...(minimum !== undefined ? { minimum } : {}),
+  ...(description ? { description } : {}),
+});
 const bool = (description?: string): JsonSchema => ({ type: 'boolean', ...(description ? { description } : {}) });
 const arrayOf = (items: JsonSchema): JsonSchema => ({ type: 'array', items });
 
@@ -32,8 +36,7 @@ export const closed = (properties: Record<string, JsonSchema>, description?: str
   additionalProperties: false,
 });
 
-const pageOf = (item: string, description: string): JsonSchema =>
-  closed({ data: arrayOf(ref(item)), meta: ref('PageMeta') }, description);
+const pageOf = (item: string, description: string): JsonSchema => closed({ data: arrayOf(ref(item)), meta: ref('PageMeta') }, description);
 
 const API_KEY_SCOPE_LIST: JsonSchema = {
   type: 'array',
@@ -41,7 +44,10 @@ const API_KEY_SCOPE_LIST: JsonSchema = {
   description: '`read`: GET on the routes that take keys; `write`: changes there too, within the owner’s role (includes `read`)',
 };
 
-const actor = closed({ id: nullable(uuid('who did it; null for the system')), email: nullable(str('their current email, when known')) }, 'Who caused it');
+const actor = closed(
+  { id: nullable(uuid('who did it; null for the system')), email: nullable(str('their current email, when known')) },
+  'Who caused it',
+);
 
 const tokenFields = {
   accessToken: str('JWT for `Authorization: Bearer`, also set as the httpOnly cookie `access_token`'),
@@ -59,7 +65,11 @@ export const SCHEMAS: Record<string, JsonSchema> = {
       title: str('The HTTP status in words'),
       status: int('The HTTP status', 100),
       detail: str('What went wrong, for a human'),
-      code: { type: 'string', pattern: '^[A-Z][A-Z0-9_]*$', description: 'Stable machine-readable code, e.g. VALIDATION_FAILED, INVALID_CREDENTIALS, NOT_FOUND' },
+      code: {
+        type: 'string',
+        pattern: '^[A-Z][A-Z0-9_]*$',
+        description: 'Stable machine-readable code, e.g. VALIDATION_FAILED, INVALID_CREDENTIALS, NOT_FOUND',
+      },
       errors: {
         type: 'array',
         description: 'One entry per failing field (validation)',
@@ -71,7 +81,12 @@ export const SCHEMAS: Record<string, JsonSchema> = {
     ['errors'],
   ),
   Message: closed({ message: str() }),
-  PageMeta: closed({ page: int('1-based', 1), limit: int('Items per page', 1), total: int('Items over all pages', 0), totalPages: int(undefined, 0) }),
+  PageMeta: closed({
+    page: int('1-based', 1),
+    limit: int('Items per page', 1),
+    total: int('Items over all pages', 0),
+    totalPages: int(undefined, 0),
+  }),
   User: closed(
     {
       id: uuid(),
@@ -110,14 +125,24 @@ export const SCHEMAS: Record<string, JsonSchema> = {
   SessionList: closed({ data: arrayOf(ref('Session')) }, 'Live sessions, newest first (not paged)'),
   TokenPair: closed(tokenFields, 'A fresh token pair'),
   LoginResponse: closed(
-    { ...tokenFields, user: { anyOf: [ref('User'), { type: 'null' }], description: 'The signed-in user (null only if the read model has not caught up in time)' } },
+    {
+      ...tokenFields,
+      user: {
+        anyOf: [ref('User'), { type: 'null' }],
+        description: 'The signed-in user (null only if the read model has not caught up in time)',
+      },
+    },
     'Tokens (also set as httpOnly cookies) and the user',
   ),
   RegisterResponse: {
-    description: 'With REQUIRE_EMAIL_VERIFICATION (default): `{ message }`, the same whether or not the email was taken. Without: signed in at once.',
+    description:
+      'With REQUIRE_EMAIL_VERIFICATION (default): `{ message }`, the same whether or not the email was taken. Without: signed in at once.',
     anyOf: [ref('Message'), ref('RegisteredAndSignedIn')],
   },
-  RegisteredAndSignedIn: closed({ message: str(), ...tokenFields, user: { anyOf: [ref('User'), { type: 'null' }] } }, 'Registered and signed in (REQUIRE_EMAIL_VERIFICATION=false)'),
+  RegisteredAndSignedIn: closed(
+    { message: str(), ...tokenFields, user: { anyOf: [ref('User'), { type: 'null' }] } },
+    'Registered and signed in (REQUIRE_EMAIL_VERIFICATION=false)',
+  ),
   Me: closed({ user: ref('User'), session: closed({ id: uuid(), expiresAt: instant('When the access token expires') }) }),
   ProfileUpdated: closed({ message: str(), user: ref('User') }),
   PasswordChanged: closed({ message: str(), ...tokenFields }, 'A fresh token pair for this device; every other session ended'),
@@ -139,18 +164,37 @@ export const SCHEMAS: Record<string, JsonSchema> = {
   HistoryPage: pageOf('HistoryEntry', 'A page of the audit trail'),
   ServiceRef: closed({ id: uuid(), name: str() }),
   Service: closed(
-    { id: uuid(), name: str(), description: nullable(str()), createdBy: nullable(uuid()), updatedBy: nullable(uuid()), createdAt: instant(), updatedAt: instant() },
+    {
+      id: uuid(),
+      name: str(),
+      description: nullable(str()),
+      createdBy: nullable(uuid()),
+      updatedBy: nullable(uuid()),
+      createdAt: instant(),
+      updatedAt: instant(),
+    },
     'A service of the catalogue',
   ),
   ServicePage: pageOf('Service', 'A page of services'),
   Permission: closed(
-    { id: uuid(), name: str(), services: arrayOf(ref('ServiceRef')), createdBy: nullable(uuid()), updatedBy: nullable(uuid()), createdAt: instant(), updatedAt: instant() },
+    {
+      id: uuid(),
+      name: str(),
+      services: arrayOf(ref('ServiceRef')),
+      createdBy: nullable(uuid()),
+      updatedBy: nullable(uuid()),
+      createdAt: instant(),
+      updatedAt: instant(),
+    },
     'A permission over services',
   ),
   PermissionPage: pageOf('Permission', 'A page of permissions'),
   GrantedPermission: closed({ id: uuid(), name: str(), services: arrayOf(ref('ServiceRef')) }),
   GrantedPermissionList: closed({ data: arrayOf(ref('GrantedPermission')) }, 'The permissions granted to a user, by name (not paged)'),
-  AuthzCheck: closed({ allowed: bool(), permissions: { type: 'array', items: { type: 'string' }, description: "Names of the caller's permissions over the service, sorted" } }),
+  AuthzCheck: closed({
+    allowed: bool(),
+    permissions: { type: 'array', items: { type: 'string' }, description: "Names of the caller's permissions over the service, sorted" },
+  }),
   Content: closed(
     {
       id: uuid(),
@@ -213,12 +257,21 @@ export const SCHEMAS: Record<string, JsonSchema> = {
   Health: closed({ status: { type: 'string', const: 'ok' } }),
   Readiness: closed({
     status: { type: 'string', enum: ['ok', 'unavailable'] },
-    checks: arrayOf(closed({ name: { type: 'string', enum: ['postgres', 'redis', 'eventstore', 'projections'] }, ok: bool(), detail: str() }, undefined, ['detail'])),
+    checks: arrayOf(
+      closed({ name: { type: 'string', enum: ['postgres', 'redis', 'eventstore', 'projections'] }, ok: bool(), detail: str() }, undefined, [
+        'detail',
+      ]),
+    ),
   }),
   OpenApiDocument: {
     type: 'object',
     description: 'This document',
     required: ['openapi', 'info', 'paths', 'components'],
-    properties: { openapi: { type: 'string', const: '3.1.0' }, info: { type: 'object' }, paths: { type: 'object' }, components: { type: 'object' } },
+    properties: {
+      openapi: { type: 'string', const: '3.1.0' },
+      info: { type: 'object' },
+      paths: { type: 'object' },
+      components: { type: 'object' },
+    },
   },
 };

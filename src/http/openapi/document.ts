@@ -44,7 +44,8 @@ const RATE_LIMIT_HEADERS: Response['headers'] = {
     schema: { type: 'string' },
   },
   RateLimit: {
-    description: 'Where this client stands against each of them: `r` requests left, `t` seconds until the window starts again, e.g. `"login-ip";r=29;t=60`',
+    description:
+      'Where this client stands against each of them: `r` requests left, `t` seconds until the window starts again, e.g. `"login-ip";r=29;t=60`',
     required: true,
     schema: { type: 'string' },
   },
@@ -81,7 +82,11 @@ function errorsOf(spec: RouteOperation): Map<number, string[]> {
     add(422, 'The body is nested too deeply');
     add(503, 'Too many concurrent changes to one account or session outlasted the retries (CONTENTION); see Retry-After');
   }
-  if (spec.body || spec.query) add(422, 'Invalid fields, text that cannot be stored (NUL, an unpaired surrogate) included: every failing field is listed in `errors` (VALIDATION_FAILED)');
+  if (spec.body || spec.query)
+    add(
+      422,
+      'Invalid fields, text that cannot be stored (NUL, an unpaired surrogate) included: every failing field is listed in `errors` (VALIDATION_FAILED)',
+    );
   if (spec.auth === 'session' || spec.auth === 'session-or-key') {
     add(401, 'Not signed in, or the token is invalid, expired or revoked (UNAUTHENTICATED)');
     if (spec.auth === 'session') add(403, 'API keys cannot be used here');
@@ -106,16 +111,23 @@ function operationOf(spec: RouteOperation): Operation {
   for (const ok of Array.isArray(spec.ok) ? spec.ok : [spec.ok]) {
     const content = ok.content ?? (ok.schema ? { [ok.contentType ?? JSON_TYPE]: { schema: ref(ok.schema) } } : undefined);
     const headers = { ...ok.headers, ...(spec.rateLimited ? RATE_LIMIT_HEADERS : {}) };
-    responses[String(ok.status)] = { description: ok.description, ...(Object.keys(headers).length ? { headers } : {}), ...(content ? { content } : {}) };
+    responses[String(ok.status)] = {
+      description: ok.description,
+      ...(Object.keys(headers).length ? { headers } : {}),
+      ...(content ? { content } : {}),
+    };
   }
   for (const [status, why] of [...errorsOf(spec)].sort(([a], [b]) => a - b)) {
     if (responses[String(status)]) throw new Error(`${spec.operationId}: ${status} is both a success and an error`);
     const r = problem(why.join('; '));
     if (status === 429 || status === 503) {
-      const retryAfter = { 'Retry-After': { description: 'Seconds until a new attempt may succeed', required: true, schema: { type: 'integer', minimum: 0 } } };
+      const retryAfter = {
+        'Retry-After': { description: 'Seconds until a new attempt may succeed', required: true, schema: { type: 'integer', minimum: 0 } },
+      };
       r.headers = status === 429 && spec.rateLimited ? { ...retryAfter, ...RATE_LIMIT_HEADERS } : retryAfter;
     }
-    if (status === 401 && spec.auth !== 'public') r.headers = { 'WWW-Authenticate': { description: '`Bearer`', schema: { type: 'string' } } };
+    if (status === 401 && spec.auth !== 'public')
+      r.headers = { 'WWW-Authenticate': { description: '`Bearer`', schema: { type: 'string' } } };
     responses[String(status)] = r;
   }
   const parameters: Parameter[] = [];
@@ -125,7 +137,9 @@ function operationOf(spec: RouteOperation): Operation {
   const op: Operation = {
     operationId: spec.operationId,
     summary: spec.summary,
-    ...(spec.description || spec.roles ? { description: [spec.description, spec.roles ? `Roles: ${spec.roles.join(', ')}.` : ''].filter(Boolean).join('\n\n') } : {}),
+    ...(spec.description || spec.roles
+      ? { description: [spec.description, spec.roles ? `Roles: ${spec.roles.join(', ')}.` : ''].filter(Boolean).join('\n\n') }
+      : {}),
     tags: [spec.tag],
     ...(parameters.length ? { parameters } : {}),
     responses,
@@ -134,7 +148,10 @@ function operationOf(spec: RouteOperation): Operation {
   if (spec.body) {
     const schema: JsonSchema = yupToJsonSchema(spec.body.schema);
     const required = spec.body.required ?? (Array.isArray(schema.required) && schema.required.length > 0);
-    op.requestBody = { required, content: { [JSON_TYPE]: { schema, ...(spec.body.example !== undefined ? { example: spec.body.example } : {}) } } };
+    op.requestBody = {
+      required,
+      content: { [JSON_TYPE]: { schema, ...(spec.body.example !== undefined ? { example: spec.body.example } : {}) } },
+    };
   }
   return op;
 }
@@ -162,7 +179,12 @@ export function openApiDocumentOf(operations: readonly RouteOperation[]): OpenAp
   if (dup) throw new Error(`operationId ${dup} is used twice`);
   return {
     openapi: '3.1.0',
-    info: { title: 'iam-es: identity and access API', version: '0.1.0', description: DESCRIPTION, license: { name: 'MIT', identifier: 'MIT' } },
+    info: {
+      title: 'iam-es: identity and access API',
+      version: '0.1.0',
+      description: DESCRIPTION,
+      license: { name: 'MIT', identifier: 'MIT' },
+    },
     servers: [{ url: '/', description: 'This server' }],
     tags: TAGS,
     paths,
@@ -170,8 +192,18 @@ export function openApiDocumentOf(operations: readonly RouteOperation[]): OpenAp
       schemas: SCHEMAS,
       securitySchemes: {
         bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The `accessToken` of the login response' },
-        cookieAuth: { type: 'apiKey', in: 'cookie', name: 'access_token', description: 'Set by sign-in (httpOnly); changes must come from a trusted origin' },
-        apiKeyAuth: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key from `POST /api/api-keys`; only where stated' },
+        cookieAuth: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'access_token',
+          description: 'Set by sign-in (httpOnly); changes must come from a trusted origin',
+        },
+        apiKeyAuth: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-API-Key',
+          description: 'An API key from `POST /api/api-keys`; only where stated',
+        },
         refreshCookie: { type: 'apiKey', in: 'cookie', name: 'refresh_token', description: 'Set by sign-in (httpOnly, path /api/auth)' },
         metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, when it is set (GET /metrics only)' },
       },

@@ -135,17 +135,51 @@ function itemOf(doc: OpenApiDocument, method: string, path: string, op: Operatio
     method: method.toUpperCase(),
     header: [
       ...(media ? [{ key: 'Content-Type', value: 'application/json' }] : []),
-      ...(acceptsKey ? [{ key: 'X-API-Key', value: '{{apiKey}}', disabled: true, description: 'Enable to call with an API key instead of the bearer token' }] : []),
+      ...(acceptsKey
+        ? [
+            {
+              key: 'X-API-Key',
+              value: '{{apiKey}}',
+              disabled: true,
+              description: 'Enable to call with an API key instead of the bearer token',
+            },
+          ]
+        : []),
     ],
     url: {
       raw,
       host: ['{{baseUrl}}'],
       path: postmanPath,
-      ...(query.length ? { query: query.map((p) => ({ key: p.name, value: queryValue(p), ...(p.required ? {} : { disabled: true }), ...(p.description ? { description: p.description } : {}) })) } : {}),
-      ...(pathVars.length ? { variable: pathVars.map((p) => ({ key: p.name, value: String(exampleOf(p.schema, p.name)), ...(p.description ? { description: p.description } : {}) })) } : {}),
+      ...(query.length
+        ? {
+            query: query.map((p) => ({
+              key: p.name,
+              value: queryValue(p),
+              ...(p.required ? {} : { disabled: true }),
+              ...(p.description ? { description: p.description } : {}),
+            })),
+          }
+        : {}),
+      ...(pathVars.length
+        ? {
+            variable: pathVars.map((p) => ({
+              key: p.name,
+              value: String(exampleOf(p.schema, p.name)),
+              ...(p.description ? { description: p.description } : {}),
+            })),
+          }
+        : {}),
     },
     ...(op.description ? { description: op.description } : {}),
-    ...(media ? { body: { mode: 'raw' as const, raw: JSON.stringify(media.example ?? exampleOf(media.schema ?? {}), null, 2), options: { raw: { language: 'json' as const } } } } : {}),
+    ...(media
+      ? {
+          body: {
+            mode: 'raw' as const,
+            raw: JSON.stringify(media.example ?? exampleOf(media.schema ?? {}), null, 2),
+            options: { raw: { language: 'json' as const } },
+          },
+        }
+      : {}),
     ...(security.length === 0 ? { auth: { type: 'noauth' as const } } : {}),
   };
   const fields = successFields(doc, op);
@@ -153,13 +187,27 @@ function itemOf(doc: OpenApiDocument, method: string, path: string, op: Operatio
   return {
     name: op.summary,
     request,
-    ...(keep.length ? { event: [{ listen: 'test' as const, script: { type: 'text/javascript' as const, exec: ['if (pm.response.code < 300) {', '  const body = pm.response.json();', ...keep.map((l) => `  ${l}`), '}'] } }] } : {}),
+    ...(keep.length
+      ? {
+          event: [
+            {
+              listen: 'test' as const,
+              script: {
+                type: 'text/javascript' as const,
+                exec: ['if (pm.response.code < 300) {', '  const body = pm.response.json();', ...keep.map((l) => `  ${l}`), '}'],
+              },
+            },
+          ],
+        }
+      : {}),
   };
 }
 
 /** The collection of every operation of the document, in the document's tag order. */
 export function postmanCollection(doc: OpenApiDocument, baseUrl = 'http://localhost:3000'): PostmanCollection {
-  const folders = new Map<string, PostmanFolder>(doc.tags.map((t) => [t.name, { name: t.name, ...(t.description ? { description: t.description } : {}), item: [] }]));
+  const folders = new Map<string, PostmanFolder>(
+    doc.tags.map((t) => [t.name, { name: t.name, ...(t.description ? { description: t.description } : {}), item: [] }]),
+  );
   for (const [path, item] of Object.entries(doc.paths)) {
     for (const method of HTTP_METHODS) {
       const op = item[method];

@@ -24,7 +24,8 @@ interface Described extends SchemaDescription {
 
 const isDescribed = (d: FieldDescription): d is Described => 'tests' in d && Array.isArray((d as Described).tests);
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof RegExp);
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof RegExp);
 
 /** Tests whose `params.regex` is not a pattern of the value (a format has its own keyword). */
 const FORMAT_TESTS: Record<string, string> = { email: 'email', url: 'uri', uuid: 'uuid', datetime: 'date-time' };
@@ -92,7 +93,8 @@ const spansLetters = (a: string, b: string): boolean => {
  */
 export function regexToPattern(re: RegExp): string {
   const flags = new Set(re.flags.replace(/[gydu]/g, ''));
-  if (flags.has('m') || flags.has('v')) throw new Error(`regex /${re.source}/${re.flags}: the ${flags.has('m') ? 'm' : 'v'} flag has no JSON Schema equivalent`);
+  if (flags.has('m') || flags.has('v'))
+    throw new Error(`regex /${re.source}/${re.flags}: the ${flags.has('m') ? 'm' : 'v'} flag has no JSON Schema equivalent`);
   const fold = flags.has('i');
   const dotAll = flags.has('s');
   const src = re.source;
@@ -262,5 +264,10 @@ export function yupToQueryParameters(schema: AnySchema): { name: string; in: 'qu
   const s = yupToJsonSchema(schema);
   if (s.type !== 'object' || !isRecord(s.properties)) throw new Error('query parameters come from an object schema');
   const required = new Set(Array.isArray(s.required) ? s.required : []);
-  return Object.entries(s.properties as Record<string, JsonSchema>).map(([name, schema]) => ({ name, in: 'query', required: required.has(name), schema }));
+  return Object.entries(s.properties as Record<string, JsonSchema>).map(([name, schema]) => ({
+    name,
+    in: 'query',
+    required: required.has(name),
+    schema,
+  }));
 }

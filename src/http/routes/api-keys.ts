@@ -27,7 +27,12 @@ const createApiKeySchema = yup.object({
   // Least privilege by default, like GitHub's fine-grained tokens and Stripe's restricted keys:
   // a key that should change anything says so.
   scopes: yup
-    .array(yup.string().oneOf(API_KEY_SCOPES, `\${path} must be one of ${API_KEY_SCOPES.join(', ')}`).required())
+    .array(
+      yup
+        .string()
+        .oneOf(API_KEY_SCOPES, `\${path} must be one of ${API_KEY_SCOPES.join(', ')}`)
+        .required(),
+    )
     .min(1, `\${path} must list ${API_KEY_SCOPES.join(', ')} or both`)
     .max(API_KEY_SCOPES.length, `\${path} must have at most ${API_KEY_SCOPES.length} items`)
     .default((): ApiKeyScope[] => ['read']),

@@ -25,7 +25,9 @@ const auditFilters = yup
     to: instant().optional(),
   })
   .test('range', 'from must not be after to', function (v) {
-    return !v.from || !v.to || Date.parse(v.from) <= Date.parse(v.to) ? true : this.createError({ path: 'to', message: 'to must not be before from' });
+    return !v.from || !v.to || Date.parse(v.from) <= Date.parse(v.to)
+      ? true
+      : this.createError({ path: 'to', message: 'to must not be before from' });
   });
 
 /**

@@ -215,7 +215,10 @@ export function authRouter(svc: HttpServices): ApiRouter {
   const refreshRoute = async (ctx: Ctx) => {
     const b = validate(refreshSchema, bodyOf(ctx));
     const token = b.refreshToken ?? ctx.cookies.get('refresh_token');
-    if (!token) throw new DomainError('VALIDATION_FAILED', 'refreshToken is required', [{ path: 'refreshToken', message: 'refreshToken is required (body or cookie)' }]);
+    if (!token)
+      throw new DomainError('VALIDATION_FAILED', 'refreshToken is required', [
+        { path: 'refreshToken', message: 'refreshToken is required (body or cookie)' },
+      ]);
     const s = await refresh(svc.cmd, token, ctx.state.meta);
     ctx.body = await signedInBody(svc, ctx, s);
   };

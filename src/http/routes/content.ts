@@ -15,7 +15,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_TITLE = 200;
 const MAX_BODY = 50_000;
 
-const title = () => yup.string().trim().min(1, '${path} must not be empty').max(MAX_TITLE, `\${path} must be at most ${MAX_TITLE} characters`);
+const title = () =>
+  yup.string().trim().min(1, '${path} must not be empty').max(MAX_TITLE, `\${path} must be at most ${MAX_TITLE} characters`);
 const body = () =>
   yup
     .string()

@@ -1,6 +1,12 @@
 import * as yup from 'yup';
 import { DomainError, FieldError } from '../../errors';
-import { MAX_SERVICES_PER_PERMISSION, PERMISSION_NAME_MAX, PERMISSION_NAME_MIN, PERMISSION_NAME_PATTERN, serviceIdsErrors } from '../../commands/permission/decider';
+import {
+  MAX_SERVICES_PER_PERMISSION,
+  PERMISSION_NAME_MAX,
+  PERMISSION_NAME_MIN,
+  PERMISSION_NAME_PATTERN,
+  serviceIdsErrors,
+} from '../../commands/permission/decider';
 import { createPermission, deletePermission, unknownServices, updatePermission } from '../../commands/permission/permissions';
 import { ServiceId } from '../../events/service';
 import { findPermissionById, PermissionRow, presentPermissions } from '../../projections/permissions';
@@ -48,7 +54,11 @@ const isValidation = (e: unknown): e is DomainError => e instanceof DomainError 
  * service ids that are well formed, duplicates and services that do not exist (`serviceIds[i]`),
  * read from the services' streams. The use-case checks existence again before it decides.
  */
-async function validatePermissionBody<S extends yup.AnyObjectSchema>(svc: HttpServices, raw: unknown, schema: S): Promise<yup.InferType<S>> {
+async function validatePermissionBody<S extends yup.AnyObjectSchema>(
+  svc: HttpServices,
+  raw: unknown,
+  schema: S,
+): Promise<yup.InferType<S>> {
   const errors: FieldError[] = [];
   let body: yup.InferType<S> | undefined;
   try {

@@ -14,7 +14,18 @@ import { bodyOf, validate } from '../validate';
 import { tokensFor } from '../token-response';
 
 /** Fields a user may not set on themselves; sending one is a 422, not a silent no-op. */
-const PROTECTED = ['role', 'emailVerified', 'isDeleted', 'id', 'password', 'createdAt', 'updatedAt', 'createdBy', 'updatedBy', 'lastLoginAt'];
+const PROTECTED = [
+  'role',
+  'emailVerified',
+  'isDeleted',
+  'id',
+  'password',
+  'createdAt',
+  'updatedAt',
+  'createdBy',
+  'updatedBy',
+  'lastLoginAt',
+];
 
 type HistoryWithActor = HistoryRow & { actor_email: string | null };
 
@@ -36,7 +47,8 @@ export const HISTORY_QUERY = listQuerySchema(HISTORY_SORTS, historyFilters);
 /** The audit trail of one user, newest first by default. */
 export const historyPage = (svc: HttpServices, userId: string, query: unknown) => {
   const q = parseList(query, HISTORY_SORTS, '-at', historyFilters, 'h.event_id');
-  const base = svc.knex('profile_history as h')
+  const base = svc
+    .knex('profile_history as h')
     .leftJoin('users as a', 'a.id', 'h.actor_id')
     .where('h.user_id', userId)
     .select('h.*', 'a.email as actor_email');
@@ -81,7 +93,9 @@ export function profileRouter(svc: HttpServices): ApiRouter {
     }
     const b = validate(profileUpdateSchema, raw);
     if (b.email !== undefined && !b.currentPassword) {
-      throw new DomainError('VALIDATION_FAILED', 'currentPassword is required to change the email', [{ path: 'currentPassword', message: 'currentPassword is required when email changes' }]);
+      throw new DomainError('VALIDATION_FAILED', 'currentPassword is required to change the email', [
+        { path: 'currentPassword', message: 'currentPassword is required when email changes' },
+      ]);
     }
     const a = requireSession(ctx);
     const position = await updateProfile(

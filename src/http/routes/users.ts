@@ -35,16 +35,19 @@ const roleSchema = yup.object({
 
 const listFilters = yup.object({
   q: yup.string().trim().max(100).optional(),
-  role: yup.string().trim().lowercase().max(32).oneOf([...ROLES], `role must be one of: ${ROLES.join(', ')}`).optional(),
+  role: yup
+    .string()
+    .trim()
+    .lowercase()
+    .max(32)
+    .oneOf([...ROLES], `role must be one of: ${ROLES.join(', ')}`)
+    .optional(),
   emailVerified: yup.boolean().optional(),
   includeDeleted: yup.boolean().optional(),
 });
 
 const grantsSchema = yup.object({
-  permissionIds: yup
-    .array(yup.string().max(36).matches(UUID, '${path} must be a UUID').required())
-    .max(1000)
-    .required(),
+  permissionIds: yup.array(yup.string().max(36).matches(UUID, '${path} must be a UUID').required()).max(1000).required(),
 });
 
 const SORTS = { createdAt: 'created_at', email: 'email', lastName: 'last_name', lastLoginAt: 'last_login_at' };

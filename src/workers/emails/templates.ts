@@ -37,16 +37,22 @@ const link = (ctx: TemplateContext, path: string, params: Record<string, string>
 /** Renders one email. Links are built from APP_BASE_URL, never from a request's Host. */
 export function renderEmail(job: EmailJob, ctx: TemplateContext): Mail {
   const hello = job.name ? `Hello ${job.name},` : 'Hello,';
-  const token = (purpose: 'verify-email' | 'reset-password' | 'change-email') => deriveOneTimeToken(ctx.tokenSecret, purpose, job.tokenId ?? '');
+  const token = (purpose: 'verify-email' | 'reset-password' | 'change-email') =>
+    deriveOneTimeToken(ctx.tokenSecret, purpose, job.tokenId ?? '');
   const mail = (subject: string, body: { text: string; html: string }): Mail => ({ to: job.to, subject, ...body });
   switch (job.kind) {
     case 'verify-email':
       return mail(
         `Verify your email for ${ctx.productName}`,
-        layout(ctx, 'Confirm your email address', [hello, `Follow the link to verify your address. It works once and expires ${expiresIn(job.expiresAt)}.`], {
-          label: 'Verify email',
-          url: link(ctx, '/api/auth/verify-email', { token: token('verify-email'), email: job.to }),
-        }),
+        layout(
+          ctx,
+          'Confirm your email address',
+          [hello, `Follow the link to verify your address. It works once and expires ${expiresIn(job.expiresAt)}.`],
+          {
+            label: 'Verify email',
+            url: link(ctx, '/api/auth/verify-email', { token: token('verify-email'), email: job.to }),
+          },
+        ),
       );
     case 'already-registered':
       return mail(
@@ -60,24 +66,44 @@ export function renderEmail(job: EmailJob, ctx: TemplateContext): Mail {
     case 'reset-password':
       return mail(
         `Reset your ${ctx.productName} password`,
-        layout(ctx, 'Reset your password', [hello, `Follow the link to choose a new password. It works once and expires ${expiresIn(job.expiresAt)}. If you did not ask for this, ignore this email.`], {
-          label: 'Reset password',
-          url: withParams(ctx.resetPasswordUrl, { token: token('reset-password'), email: job.to }),
-        }),
+        layout(
+          ctx,
+          'Reset your password',
+          [
+            hello,
+            `Follow the link to choose a new password. It works once and expires ${expiresIn(job.expiresAt)}. If you did not ask for this, ignore this email.`,
+          ],
+          {
+            label: 'Reset password',
+            url: withParams(ctx.resetPasswordUrl, { token: token('reset-password'), email: job.to }),
+          },
+        ),
       );
     case 'password-changed':
       return mail(
         `Your ${ctx.productName} password was changed`,
-        layout(ctx, 'Your password was changed', [hello, 'Your password was just changed and your other sessions were signed out.', 'If this was not you, reset your password now.']),
+        layout(ctx, 'Your password was changed', [
+          hello,
+          'Your password was just changed and your other sessions were signed out.',
+          'If this was not you, reset your password now.',
+        ]),
       );
     case 'email-change-new':
       return mail(
         `Confirm your new email for ${ctx.productName}`,
-        layout(ctx, 'Confirm your new email address', [hello, 'Follow the link to make this your account\'s address. Until then the old one stays in use.'], {
-          label: 'Confirm new email',
-          // Jobs queued before links named their account carry no userId: their address was claimed when asked for.
-          url: link(ctx, '/api/auth/verify-email', { token: job.userId ? accountLinkToken(job.userId, token('change-email')) : token('change-email'), email: job.to }),
-        }),
+        layout(
+          ctx,
+          'Confirm your new email address',
+          [hello, "Follow the link to make this your account's address. Until then the old one stays in use."],
+          {
+            label: 'Confirm new email',
+            // Jobs queued before links named their account carry no userId: their address was claimed when asked for.
+            url: link(ctx, '/api/auth/verify-email', {
+              token: job.userId ? accountLinkToken(job.userId, token('change-email')) : token('change-email'),
+              email: job.to,
+            }),
+          },
+        ),
       );
     case 'email-change-old':
       return mail(
@@ -100,7 +126,10 @@ export function renderEmail(job: EmailJob, ctx: TemplateContext): Mail {
     case 'account-deactivated':
       return mail(
         `Your ${ctx.productName} account was deactivated`,
-        layout(ctx, 'Your account was deactivated', [hello, 'Your account has been deactivated and all its sessions ended. Contact an administrator to restore it.']),
+        layout(ctx, 'Your account was deactivated', [
+          hello,
+          'Your account has been deactivated and all its sessions ended. Contact an administrator to restore it.',
+        ]),
       );
   }
 }
